@@ -47,4 +47,7 @@ d = { 'settings': { 'branch': 'main',
                                  'singleline.core.to_stroke5': ('core.html#to_stroke5', 'singleline/core.py'),
                                  'singleline.core.transform_deltas': ('core.html#transform_deltas', 'singleline/core.py'),
                                  'singleline.core.transform_points': ('core.html#transform_points', 'singleline/core.py'),
-                                 'singleline.core.translation_matrix': ('core.html#translation_matrix', 'singleline/core.py')}}}
+                                 'singleline.core.translation_matrix': ('core.html#translation_matrix', 'singleline/core.py')},
+            'singleline.display': { 'singleline.display.as_strokes': ('display.html#as_strokes', 'singleline/display.py'),
+                                    'singleline.display.fit_matrix': ('display.html#fit_matrix', 'singleline/display.py'),
+                                    'singleline.display.rasterize': ('display.html#rasterize', 'singleline/display.py')}}}
