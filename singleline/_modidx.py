@@ -49,5 +49,8 @@ d = { 'settings': { 'branch': 'main',
                                  'singleline.core.transform_points': ('core.html#transform_points', 'singleline/core.py'),
                                  'singleline.core.translation_matrix': ('core.html#translation_matrix', 'singleline/core.py')},
             'singleline.display': { 'singleline.display.as_strokes': ('display.html#as_strokes', 'singleline/display.py'),
+                                    'singleline.display.checked_strokes': ('display.html#checked_strokes', 'singleline/display.py'),
                                     'singleline.display.fit_matrix': ('display.html#fit_matrix', 'singleline/display.py'),
+                                    'singleline.display.plot_drawing': ('display.html#plot_drawing', 'singleline/display.py'),
+                                    'singleline.display.plot_grid': ('display.html#plot_grid', 'singleline/display.py'),
                                     'singleline.display.rasterize': ('display.html#rasterize', 'singleline/display.py')}}}
