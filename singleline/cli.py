@@ -13,6 +13,8 @@ __all__ = ['COMMANDS', 'main']
 # %% ../nbs/91_cli.ipynb #c9c9a260
 COMMANDS = {
     'synth': ('singleline.synth:synth_command', 'write a synthetic sketchbook: JPEG scans and their ground truth'),
+    'info':    ('singleline.data:info_command', 'describe a dataset .npz: drawings per split, points, strokes, scale factor'),
+    'augment': ('singleline.augment:augment_command', 'write K augmented copies of each drawing of a dataset .npz'),
     'demo':  ('singleline.pipeline:demo_command', 'run the whole pipeline on the embedded default data'),
 }
 
