@@ -15,6 +15,7 @@ COMMANDS = {
     'synth': ('singleline.synth:synth_command', 'write a synthetic sketchbook: JPEG scans and their ground truth'),
     'info':    ('singleline.data:info_command', 'describe a dataset .npz: drawings per split, points, strokes, scale factor'),
     'augment': ('singleline.augment:augment_command', 'write K augmented copies of each drawing of a dataset .npz'),
+    'animate': ('singleline.display:animate_command', 'animate one drawing of a dataset .npz as GIF, MP4 or animated SVG'),
     'demo':  ('singleline.pipeline:demo_command', 'run the whole pipeline on the embedded default data'),
 }
 
