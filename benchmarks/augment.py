@@ -1,0 +1,100 @@
+"""Benchmark: augmenting a batch of 100 real drawings, against one SketchRNN training step on CPU.
+
+Run from the repository root: `python benchmarks/augment.py [--repeats 20] [--steps 3]`.
+Prints a table and writes benchmarks/results/augment.json.
+
+Measured, on the same batch of 100 real drawings (shared/data/look_train.npz, those of at most
+200 points, chosen with seed 0):
+  - singleline.augment.make_augment() (default AugmentConfig), one generator per drawing as in DrawingDataset;
+  - the same pipeline with every step always on (upper bound);
+  - the whole DataLoader item path: DrawingDataset.__getitem__ (augment, scale) + collate_stroke5;
+  - peer: the original project's SketchRNN-style augmentation (singleline_models.dataset.random_scale
+    + augment_strokes, a Python loop per point) from /work/peers/slm, when present;
+  - one SketchRNN training step (forward, loss, backward, optimiser step) at singleline.sketch_rnn's
+    default config, batch 100, max_seq_len 200, on CPU, when singleline.sketch_rnn exists.
+The target: augmenting the batch costs at most 5 % of one training step.
+"""
+import sys, json, time, argparse, importlib.util, platform, os
+from pathlib import Path
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault('SINGLELINE_QUIET', '1')
+
+from singleline.data import find_shared_data, load_npz, DrawingDataset, collate_stroke5
+from singleline.augment import make_augment, AugmentConfig
+
+def timeit(fn, repeats:int, warmup:int=2) -> dict:
+    for _ in range(warmup): fn()
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
+    return {'median_s': float(np.median(ts)), 'min_s': float(np.min(ts)), 'repeats': repeats}
+
+def sketch_rnn_step(batch, steps:int) -> dict | None:
+    "Time of one SketchRNN training step at the module's default config on CPU; None when the module is absent."
+    if importlib.util.find_spec('singleline.sketch_rnn') is None: return None
+    return None   # wired to singleline.sketch_rnn's API once it lands
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--repeats', type=int, default=20, help="timed repetitions of the augmentation")
+    ap.add_argument('--steps', type=int, default=3, help="timed SketchRNN training steps")
+    ap.add_argument('--batch', type=int, default=100)
+    ap.add_argument('--max-len', type=int, default=200)
+    a = ap.parse_args()
+    path = find_shared_data()
+    if path is None: sys.exit("benchmarks/augment.py: shared/data/look_train.npz not found (set SINGLELINE_SHARED)")
+    drawings = [d for d in load_npz(path)['train'] if len(d) <= a.max_len]
+    pick = np.random.default_rng(0).choice(len(drawings), a.batch, replace=False)
+    batch = [drawings[i] for i in pick]
+    points = int(sum(len(d) for d in batch))
+
+    rows = {}
+    default = make_augment()
+    state = {'epoch': 0}
+    def run(aug):
+        def f():
+            state['epoch'] += 1
+            return [aug(d, np.random.default_rng([0, state['epoch'], i])) for i, d in enumerate(batch)]
+        return f
+    rows['augment (default config)'] = timeit(run(default), a.repeats)
+    always = make_augment(AugmentConfig(scale_p=1, rotate_p=1, shear_p=1, flip_p=1, drop_p=1, jitter_p=1, reverse_p=1, shuffle_p=1))
+    rows['augment (every step always on)'] = timeit(run(always), a.repeats)
+    ds = DrawingDataset(batch, max_len=a.max_len, augment=default, seed=0)
+    def item_path():
+        ds.set_epoch(ds.epoch + 1)
+        return collate_stroke5([ds[i] for i in range(len(ds))], a.max_len)
+    rows['DrawingDataset items + collate_stroke5'] = timeit(item_path, a.repeats)
+
+    peer = Path('/work/peers/slm')
+    if (peer / 'singleline_models' / 'dataset.py').exists():
+        sys.path.insert(0, str(peer))
+        from singleline_models.dataset import random_scale, augment_strokes
+        np.random.seed(0)
+        rows['peer: singleline_models random_scale + augment_strokes(0.1)'] = timeit(
+            lambda: [augment_strokes(random_scale(d.astype(np.float32), 0.15), 0.1) for d in batch], a.repeats)
+
+    step = sketch_rnn_step(batch, a.steps)
+    if step is not None: rows['SketchRNN training step (CPU, default config)'] = step
+
+    aug_s = rows['augment (default config)']['median_s']
+    print(f"batch: {a.batch} real drawings of at most {a.max_len} points ({points} points in all); torch threads: "
+          f"{__import__('torch').get_num_threads()}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"{'what':62s} {'median ms':>10s} {'min ms':>9s} {'× default augment':>18s}")
+    for k, v in rows.items():
+        print(f"{k:62s} {v['median_s'] * 1e3:10.2f} {v['min_s'] * 1e3:9.2f} {v['median_s'] / aug_s:18.2f}")
+    result = {'batch': a.batch, 'max_len': a.max_len, 'points': points, 'rows': rows}
+    if step is not None:
+        ratio = aug_s / step['median_s']
+        result['augment_over_step'] = ratio
+        print(f"augmentation / training step = {ratio * 100:.2f} % (target ≤ 5 %): {'met' if ratio <= 0.05 else 'NOT met'}")
+    else:
+        print("SketchRNN step: singleline.sketch_rnn not available yet, ratio pending")
+    out = ROOT / 'benchmarks' / 'results' / 'augment.json'
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {out.relative_to(ROOT)}")
+
+if __name__ == '__main__': main()
