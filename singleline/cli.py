@@ -17,6 +17,8 @@ COMMANDS = {
     'augment': ('singleline.augment:augment_command', 'write K augmented copies of each drawing of a dataset .npz'),
     'animate': ('singleline.display:animate_command', 'animate one drawing of a dataset .npz as GIF, MP4 or animated SVG'),
     'demo':  ('singleline.pipeline:demo_command', 'run the whole pipeline on the embedded default data'),
+    'vectorize': ('singleline.vectorize:vectorize_command', 'trace scanned pages into centerline SVGs (one path per stroke)'),
+    'strokes':   ('singleline.svg:strokes_command', 'read SVG files into strokes on the 200 canvas and save them as a dataset .npz'),
     'join':      ('singleline.joining:join_command', 'drop short strokes, merge strokes whose ends meet, splice, simplify (RDP)'),
     'split':     ('singleline.joining:split_command', 'split pages holding several drawings by overlapping bounding boxes'),
 }
