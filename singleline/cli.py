@@ -16,11 +16,17 @@ COMMANDS = {
     'info':    ('singleline.data:info_command', 'describe a dataset .npz: drawings per split, points, strokes, scale factor'),
     'augment': ('singleline.augment:augment_command', 'write K augmented copies of each drawing of a dataset .npz'),
     'animate': ('singleline.display:animate_command', 'animate one drawing of a dataset .npz as GIF, MP4 or animated SVG'),
+    'prepare': ('singleline.pipeline:prepare_command', 'scans → centerline SVGs → joined, split drawings → dataset.npz'),
     'demo':  ('singleline.pipeline:demo_command', 'run the whole pipeline on the embedded default data'),
     'vectorize': ('singleline.vectorize:vectorize_command', 'trace scanned pages into centerline SVGs (one path per stroke)'),
     'strokes':   ('singleline.svg:strokes_command', 'read SVG files into strokes on the 200 canvas and save them as a dataset .npz'),
     'join':      ('singleline.joining:join_command', 'drop short strokes, merge strokes whose ends meet, splice, simplify (RDP)'),
     'split':     ('singleline.joining:split_command', 'split pages holding several drawings by overlapping bounding boxes'),
+    'embed':       ('singleline.embeddings:embed_command', 'embed page scans (open_clip or the offline CNN) into an .npz, cached by content hash'),
+    'embed-train': ('singleline.embeddings:embed_train_command', 'train the offline page CNN on labelled folders (drawing/, notes/, cover/ ...)'),
+    'cluster':     ('singleline.embeddings:cluster_command', 'k-means over page embeddings: include/exclude rules and a gallery per cluster'),
+    'filter':      ('singleline.embeddings:filter_command', 'keep the pages that rules allow (clusters, a probe, or CLIP prompts)'),
+    'projector':   ('singleline.embeddings:projector_command', 'TensorBoard projector files and a self-contained HTML map of the pages'),
 }
 
 def _usage() -> str:
