@@ -1,6 +1,6 @@
 """Benchmark: augmenting a batch of 100 real drawings, against one SketchRNN training step on CPU.
 
-Run from the repository root: `python benchmarks/augment.py [--repeats 20] [--steps 3]`.
+Run from the repository root: `python benchmarks/augment.py [--repeats 20] [--steps 2]`.
 Prints a table and writes benchmarks/results/augment.json.
 
 Measured, on the same batch of 100 real drawings (shared/data/look_train.npz, those of at most
@@ -35,12 +35,29 @@ def timeit(fn, repeats:int, warmup:int=2) -> dict:
 def sketch_rnn_step(batch, steps:int) -> dict | None:
     "Time of one SketchRNN training step at the module's default config on CPU; None when the module is absent."
     if importlib.util.find_spec('singleline.sketch_rnn') is None: return None
-    return None   # wired to singleline.sketch_rnn's API once it lands
+    import torch
+    from singleline.sketch_rnn import SketchRNN, HParams
+    hp = HParams(batch_size=len(batch), max_seq_len=max(200, max(len(d) for d in batch)))
+    torch.manual_seed(0)
+    model = SketchRNN(hp).train()
+    opt, sched = model.configure_optimizers()
+    ds = DrawingDataset(batch, max_len=hp.max_seq_len)                  # the real batch, scaled, no augmentation
+    S5, lengths = collate_stroke5([ds[i] for i in range(len(ds))], hp.max_seq_len)   # (B, N_max + 1, 5), (B,)
+    state = {'step': 0}
+    def train_step():
+        out = model((S5, lengths), state['step'])
+        opt.zero_grad(set_to_none=True)
+        out['loss'].backward()
+        if hp.grad_clip: torch.nn.utils.clip_grad_norm_(model.parameters(), hp.grad_clip)
+        opt.step(); sched.step(); state['step'] += 1
+    r = timeit(train_step, steps, warmup=0)     # a step takes seconds to minutes on CPU: no warm-up needed
+    r['config'] = {k: getattr(hp, k) for k in ('enc_rnn_size', 'dec_rnn_size', 'z_size', 'num_mixture', 'batch_size', 'max_seq_len')}
+    return r
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--repeats', type=int, default=20, help="timed repetitions of the augmentation")
-    ap.add_argument('--steps', type=int, default=3, help="timed SketchRNN training steps")
+    ap.add_argument('--steps', type=int, default=2, help="timed SketchRNN training steps (0: skip the step)")
     ap.add_argument('--batch', type=int, default=100)
     ap.add_argument('--max-len', type=int, default=200)
     a = ap.parse_args()
@@ -76,7 +93,7 @@ def main():
         rows['peer: singleline_models random_scale + augment_strokes(0.1)'] = timeit(
             lambda: [augment_strokes(random_scale(d.astype(np.float32), 0.15), 0.1) for d in batch], a.repeats)
 
-    step = sketch_rnn_step(batch, a.steps)
+    step = sketch_rnn_step(batch, a.steps) if a.steps > 0 else None
     if step is not None: rows['SketchRNN training step (CPU, default config)'] = step
 
     aug_s = rows['augment (default config)']['median_s']
