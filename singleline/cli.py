@@ -4,7 +4,7 @@
 
 # %% ../nbs/91_cli.ipynb #5bd9c720
 from __future__ import annotations
-import sys, importlib
+import os, sys, importlib
 from .core import SinglelineError
 
 # %% auto #0
@@ -27,6 +27,10 @@ COMMANDS = {
     'cluster':     ('singleline.embeddings:cluster_command', 'k-means over page embeddings: include/exclude rules and a gallery per cluster'),
     'filter':      ('singleline.embeddings:filter_command', 'keep the pages that rules allow (clusters, a probe, or CLIP prompts)'),
     'projector':   ('singleline.embeddings:projector_command', 'TensorBoard projector files and a self-contained HTML map of the pages'),
+    'train':       ('singleline.train:train_command', 'train SketchRNN (or Sketchformer) on a dataset .npz; --resume continues exactly'),
+    'sample':      ('singleline.train:sample_command', 'sample new drawings from a trained run: SVG/PNG grid, .npz, GIF'),
+    'interpolate': ('singleline.train:interpolate_command', 'decode drawings between two drawings through the latent space (slerp)'),
+    'complete':    ('singleline.train:complete_command', "let a trained model finish the beginning of a drawing"),
 }
 
 def _usage() -> str:
@@ -59,6 +63,9 @@ def main(argv:list=None) -> int:
     except SinglelineError as e:
         print(f'singleline {name}: error: {e}', file=sys.stderr)
         return 2
+    except BrokenPipeError:          # the reader went away (`singleline info x.npz | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f'singleline {name}: interrupted', file=sys.stderr)
         return 130
