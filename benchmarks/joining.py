@@ -141,8 +141,9 @@ def row(name, case, results):
                 travel_out=float(travel), ms=float(t * 1000))
 
 def bench_merge(cases, sld, vpype, sld_max, n_sld, repeat):
+    "Ours and vpype on every drawing of each case; the artist's code on the first `n_sld` drawings of cases of at most `sld_max` strokes."
     rows = []
-    for case, drawings in cases:
+    for case, drawings, with_sld in cases:
         drawings = [clean_strokes(d)[0] for d in drawings]
         ours = [(d, *timed(ours_merge, d, repeat=repeat)) for d in drawings]
         rows.append(row('ours merge', case, ours))
@@ -154,13 +155,14 @@ def bench_merge(cases, sld, vpype, sld_max, n_sld, repeat):
             vp.append((d, out, best))
         rows.append(row('vpype linemerge', case, vp))
         S = np.mean([len(d) for d in drawings])
-        if S <= sld_max:
+        with_sld = with_sld and S <= sld_max
+        if with_sld:
             sub = drawings[:n_sld]
             rows.append(row('sld merge_until', case, [(d, *timed(sld_merge, sld, d)) for d in sub]))
             rows.append(row('ours merge', case + ' (same drawings as sld)', [(d, *timed(ours_merge, d, repeat=repeat)) for d in sub]))
         # merge + splice
         rows.append(row('ours merge+splice', case, [(d, *timed(ours_join, d, repeat=repeat)) for d in drawings]))
-        if S <= sld_max:
+        if with_sld:
             sub = drawings[:n_sld]
             rows.append(row('sld merge_until+splice_until', case, [(d, *timed(sld_join, sld, d)) for d in sub]))
             rows.append(row('ours merge+splice', case + ' (same drawings as sld)', [(d, *timed(ours_join, d, repeat=repeat)) for d in sub]))
@@ -236,9 +238,9 @@ def main():
     n_syn, n_sld, n_real, n_pages = (3, 1, 20, 20) if q else (20, 3, 1300, 200)
     source = synth_source(1, 0)[1]
     piece_counts = [10, 25, 50, 100, 200, 500]
-    cases = [(f'synthetic, {k} pieces', synthetic_cut(k, n_syn, a.seed + k)) for k in piece_counts]
+    cases = [(f'synthetic, {k} pieces', synthetic_cut(k, n_syn, a.seed + k), True) for k in piece_counts]
     look = list(np.load(find_shared_data('look_train.npz'), allow_pickle=True, encoding='latin1')['train'])[:n_real]
-    cases.append((f'real look_train ({len(look)} drawings)', [deltas_to_strokes(d) for d in look]))
+    cases.append((f'real look_train ({len(look)} drawings)', [deltas_to_strokes(d) for d in look], False))   # sld: a sample, below
     t0 = time.time()
     print(f"merging and splicing: {source} cut into pieces, and the shared real drawings", file=sys.stderr)
     merge_rows = bench_merge(cases, sld, vpype, sld_max=110, n_sld=n_sld, repeat=3)
