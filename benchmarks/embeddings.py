@@ -1,0 +1,146 @@
+"""Benchmark of page filtering with the offline backend, and of embedding throughput against the bare forward pass.
+
+    python benchmarks/embeddings.py                     # 300-page test book, 240-page labelled book, full-size scans
+    python benchmarks/embeddings.py --pages 60 --train-pages 60 --epochs 4   # a quick look
+
+1. Two synthetic sketchbooks (singleline.synth, different seeds and book numbers): a labelled one, sorted into one
+   folder per page kind (drawing / watercolour / notes / blank / cover), and a test one. Cached in --data.
+2. The offline page CNN is trained on the labelled book; both books are embedded with it; a probe (logistic
+   regression on the labelled book's embeddings) keeps the 'drawing' pages of the test book. Also: k-means
+   clusters of the test book labelled by their majority kind (what a person does with the cluster galleries).
+   Precision and recall of the kept line-drawing pages against the synthetic truth.
+3. Throughput, same run, same pages and batches: `embed_pages` from files (read + hash + decode in DataLoader
+   workers, overlapped with the model) versus the bare forward pass over the already decoded batches, for the
+   trained CNN, torchvision's resnet18 (1 channel, random init, as `arch='resnet18'`) and open_clip ViT-B-32 (the
+   default CLIP architecture; random weights, as no weights can be downloaded here: speed does not depend on them).
+
+Prints a table and writes benchmarks/results/embeddings.json.
+"""
+import argparse, json, os, platform, sys, time
+from pathlib import Path
+import numpy as np
+import torch
+
+os.environ.setdefault('SINGLELINE_QUIET', '1')
+from singleline.synth import write_sketchbook
+from singleline.embeddings import (CnnConfig, EmbedConfig, ClipBackend, CnnBackend, PageCNN, train_page_cnn, labelled_pages,
+                                   embed_pages, page_loader, train_probe, cluster_pages, list_images)
+
+def book(folder, pages, seed, number, width, height, labelled):
+    "Write (or reuse) a synthetic sketchbook; a labelled one is sorted into one folder per kind."
+    folder = Path(folder)
+    truth_path = folder/'truth.json'
+    if truth_path.exists():
+        t = json.loads(truth_path.read_text())
+        if len(t['pages']) == pages and t['pages'][0].get('width') == width: return t
+    raw = folder/'raw' if labelled else folder
+    t = write_sketchbook(raw, pages=pages, seed=seed, book=number, width=width, height=height, progress=False)
+    if labelled:
+        for p in t['pages']:
+            (folder/p['kind']).mkdir(parents=True, exist_ok=True)
+            (raw/p['file']).replace(folder/p['kind']/p['file'])
+        (raw/'truth.json').replace(truth_path)
+    return t
+
+def precision_recall(kept, truth):
+    kept, truth = np.asarray(kept, bool), np.asarray(truth, bool)
+    tp = int((kept & truth).sum())
+    return tp / max(int(kept.sum()), 1), tp / max(int(truth.sum()), 1), int((kept & ~truth).sum()), int((~kept & truth).sum())
+
+def throughput(files, backend, batch_size, workers, repeats=3):
+    """Pages/s of `embed_pages` from files, and of the bare forward pass over the very batches it feeds the model.
+
+    Both run in this process with the same torch thread count, after a warm-up (every batch shape through the model once, one
+    untimed `embed_pages`), timed the same way (wall clock around the whole loop), interleaved, best of `repeats`."""
+    batches = [x for _, _, _, _, x in page_loader(files, backend, batch_size, num_workers=0)]       # the same batches, decoded once
+    n = sum(len(x) for x in batches)
+    cfg = EmbedConfig(batch_size=batch_size, num_workers=workers, cache=False)
+    for x in batches: backend.encode(x)                                                               # warm-up
+    embed_pages(files, backend, cfg)
+    bare, pipe = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for x in batches: backend.encode(x)
+        bare.append(n / (time.perf_counter() - t))
+        t = time.perf_counter()
+        e = embed_pages(files, backend, cfg)
+        pipe.append(len(e) / (time.perf_counter() - t))
+    assert len(e) == n
+    return {'pipeline': max(pipe), 'bare': max(bare), 'pipeline_runs': pipe, 'bare_runs': bare}
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--pages', type=int, default=300, help='pages of the test sketchbook')
+    ap.add_argument('--train-pages', type=int, default=240, help='pages of the labelled sketchbook')
+    ap.add_argument('--width', type=int, default=1500); ap.add_argument('--height', type=int, default=2000)
+    ap.add_argument('--epochs', type=int, default=CnnConfig.epochs)
+    ap.add_argument('--image-size', type=int, default=CnnConfig.image_size)
+    ap.add_argument('--batch-size', type=int, default=32)
+    ap.add_argument('--workers', type=int, default=None, help='DataLoader workers (default: embed_pages default)')
+    ap.add_argument('--throughput-pages', type=int, default=48, help='pages for the resnet18 and ViT-B-32 throughput rows')
+    ap.add_argument('--data', default=os.path.expanduser('~/.cache/singleline/bench/embeddings'))
+    ap.add_argument('--out', default=str(Path(__file__).parent/'results'/'embeddings.json'))
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    data = Path(a.data)
+    t0 = time.perf_counter()
+    train_truth = book(data/f'train-{a.train_pages}-{a.width}', a.train_pages, 101, 12, a.width, a.height, labelled=True)
+    test_truth = book(data/f'test-{a.pages}-{a.width}', a.pages, 202, 44, a.width, a.height, labelled=False)
+    t_synth = time.perf_counter() - t0
+    test_dir = data/f'test-{a.pages}-{a.width}'
+    kinds = {p['file']: p['kind'] for p in test_truth['pages']}
+    test_files = sorted(test_dir.glob('*.jpg'))
+
+    t = time.perf_counter()
+    cnn = train_page_cnn(data/f'train-{a.train_pages}-{a.width}', CnnConfig(epochs=a.epochs, image_size=a.image_size))
+    t_train = time.perf_counter() - t
+    cfg = EmbedConfig(batch_size=a.batch_size, num_workers=a.workers, cache=False)
+    tr_files, tr_labels = labelled_pages(data/f'train-{a.train_pages}-{a.width}')
+    tr = embed_pages(tr_files, cnn, cfg)
+    te = embed_pages(test_files, cnn, cfg)
+    is_drawing = np.array([kinds[Path(f).name] == 'drawing' for f in te.files])
+    probe = train_probe(tr, tr_labels, include='drawing')
+    p_probe = precision_recall(probe.keep(te), is_drawing)
+    names = np.array(probe.names)[probe.assign(te)]
+    confusions = sorted({f"{kinds[Path(f).name]}→{n}" for f, n in zip(te.files, names) if n != kinds[Path(f).name]})
+    kept = probe.keep(te)
+    probe_errors = [f"{Path(f).name} ({kinds[Path(f).name]}→{n})" for f, n, k, d in zip(te.files, names, kept, is_drawing) if k != d]
+    cnn.save(data/f'cnn-{a.train_pages}-{a.width}-{a.epochs}.pt')
+    rules = cluster_pages(te, k=8)
+    c = rules.assign(te)
+    rules.include = [bool(is_drawing[c == k].mean() > 0.5) if (c == k).any() else False for k in range(len(rules.names))]
+    p_clusters = precision_recall(rules.keep(te), is_drawing)
+
+    rows = []                                                          # (model, px, pages, throughput dict)
+    rows.append(('page CNN small (trained)', a.image_size, len(test_files), throughput(test_files, cnn, a.batch_size, a.workers)))
+    sub = test_files[:a.throughput_pages]
+    cfg_r = CnnConfig(arch='resnet18', image_size=a.image_size)
+    r18 = CnnBackend(PageCNN(5, 'resnet18', cfg_r.embed_dim), ['a', 'b', 'c', 'd', 'e'], cfg_r, 'cpu')
+    rows.append(('resnet18 (random init)', a.image_size, len(sub), throughput(sub, r18, a.batch_size, a.workers)))
+    import open_clip, logging
+    logging.getLogger().setLevel(logging.ERROR)
+    m, _, pre = open_clip.create_model_and_transforms('ViT-B-32', pretrained=None)
+    vit = ClipBackend(m.eval(), pre, None, 'bench:ViT-B-32', 'cpu')
+    rows.append(('open_clip ViT-B-32 (random weights)', vit.size, len(sub), throughput(sub, vit, a.batch_size, a.workers)))
+
+    print(f"\nsynthetic books: labelled {a.train_pages} pages, test {a.pages} pages ({int(is_drawing.sum())} drawings), {a.width}×{a.height} JPEG")
+    print(f"page CNN: {cnn.config.arch}, {a.image_size} px grayscale, {a.epochs} epochs, trained in {t_train:.0f} s; final training accuracy {cnn.history[-1]['accuracy']:.3f}\n")
+    print(f"{'filter':<34}{'precision':>10}{'recall':>9}{'false +':>9}{'false -':>9}")
+    for name, p in (('probe (logistic regression)', p_probe), ('k-means 8 clusters, majority label', p_clusters)):
+        print(f"{name:<34}{p[0]:>10.3f}{p[1]:>9.3f}{p[2]:>9d}{p[3]:>9d}")
+    print(f"probe confusions: {', '.join(confusions) or 'none'}; pages kept or dropped wrongly: {', '.join(probe_errors) or 'none'}\n")
+    print(f"{'throughput (pages/s, best of 3)':<38}{'px':>5}{'pages':>7}{'embed_pages':>13}{'bare fwd':>10}{'ratio':>8}")
+    for name, px, n, r in rows: print(f"{name:<38}{px:>5}{n:>7}{r['pipeline']:>13.1f}{r['bare']:>10.1f}{r['pipeline'] / r['bare']:>8.3f}")
+    res = {'pages': a.pages, 'train_pages': a.train_pages, 'drawings': int(is_drawing.sum()), 'width': a.width, 'height': a.height,
+           'cnn': {'arch': cnn.config.arch, 'image_size': a.image_size, 'epochs': a.epochs, 'train_seconds': t_train, 'history': cnn.history},
+           'probe': dict(zip(('precision', 'recall', 'false_positives', 'false_negatives'), p_probe)), 'probe_confusions': confusions, 'probe_errors': probe_errors,
+           'clusters': dict(zip(('precision', 'recall', 'false_positives', 'false_negatives'), p_clusters)),
+           'throughput': [dict(model=n, image_size=px, pages=k, pipeline_pages_per_s=r['pipeline'], bare_forward_pages_per_s=r['bare'], ratio=r['pipeline'] / r['bare'],
+                           pipeline_runs=r['pipeline_runs'], bare_runs=r['bare_runs'], workers=a.workers) for n, px, k, r in rows],
+           'synth_seconds': t_synth, 'torch_threads': torch.get_num_threads(), 'cpus': os.cpu_count(), 'machine': platform.machine(),
+           'python': platform.python_version(), 'torch': torch.__version__}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1))
+    print(f"\nwrote {a.out}")
+
+if __name__ == '__main__': main()
