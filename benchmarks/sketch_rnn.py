@@ -1,0 +1,211 @@
+"""SketchRNN: singleline.sketch_rnn against the artist's PyTorch port (singleline-models 0.0.2), same configuration, same data.
+
+    pip install --no-deps --target /work/peers/slm singleline-models==0.0.2 einops==0.8.2 fastprogress==1.0.3
+    python benchmarks/sketch_rnn.py [--budget 150] [--threads 1] [--n-sample 100] [--sequential]
+
+Configuration for both: encoder 256 (bidirectional), decoder 512 layer-norm LSTM, z 128, M = 20, batch 100,
+max_seq_len 200; data: the shared real drawings (look_train.npz) with 10 to 200 points (longer ones are dropped for
+both, so the port's truncation never cuts a drawing), split 90/10 with a fixed seed. Each implementation runs in its own
+process (peak RSS is that process's), with the same torch thread count (by default both processes run at the same time, so that a shared machine's
+load falls on both alike; `--sequential` runs one after the other), and trains through its own trainer:
+ours `singleline.train.Trainer.train_step`, theirs `Trainer.step(batch, is_training=True)` with their data loader.
+
+Measured:
+- training steps/s over a fixed wall-clock budget (first step included), and the median step's wall-clock and CPU
+  (process) time: on a shared machine the CPU time is the steadier figure;
+- validation loss after that budget, ONE definition for both, computed by `singleline.sketch_rnn.reconstruction_loss`
+  on the outputs of each model: the paper's L_R = L_s + L_p with z = mu (no sampling noise), offsets' mixture NLL over the
+  real points and pen cross-entropy over all N_max = 200 steps, each divided by N_max, averaged over the drawings;
+- sampling 100 drawings (temperature 0.4) conditioned on 100 validation drawings: ours in one batch (`generate`),
+  theirs one `SketchRNNModel.sample` call per drawing, as their trainer does; each side samples while the other waits; time, points drawn, points per second
+  (their cost grows with the points drawn, one step per point; ours with the longest drawing of the batch).
+The port's trainer imports wandb at module level but never calls it with use_wandb=False; the benchmark puts an
+empty module under that name so that it imports (wandb itself is not installable offline with its dependencies).
+"""
+import argparse, json, os, sys, time, types, subprocess, resource, tempfile
+from pathlib import Path
+import numpy as np
+
+PEER = os.environ.get('SLM_PATH', '/work/peers/slm')
+RESULTS = Path(__file__).parent / 'results'
+
+
+def prepare(tmp: Path) -> Path:
+    from singleline.data import find_shared_data, load_npz, split_drawings, save_npz
+    src = find_shared_data('look_train.npz')
+    if src is None: sys.exit("look_train.npz not found (shared/data)")
+    d = [x for x in load_npz(src)['train'] if 10 <= len(x) <= 200]
+    s = split_drawings(d, (0.9, 0.1, 0.0), seed=0)
+    return save_npz(tmp / 'bench.npz', {'train': s['train'], 'valid': s['valid']})
+
+
+def common_loss(p, S5, lengths):
+    "Our definition of L_R on mixture parameters p (B, T>=200, .) and stroke-5 targets; plus nothing else."
+    import torch
+    from singleline.sketch_rnn import reconstruction_loss
+    p = {k: v[:, :200] for k, v in p.items()}
+    L_s, L_p = reconstruction_loss(p, S5[:, 1:201], lengths)
+    return float(L_s + L_p), float(L_s), float(L_p)
+
+
+def turn(a, side):
+    "Sampling is timed alone: when both sides run at once, ours samples once both have trained, theirs once ours has sampled."
+    if not a.sync: return
+    sync = Path(a.sync)
+    (sync / f'{side}.trained').touch()
+    need = ['ours.trained', 'peer.trained'] if side == 'ours' else ['ours.sampled']
+    t0 = time.time()
+    while not all((sync / n).exists() for n in need) and time.time() - t0 < 1800: time.sleep(0.2)
+
+
+def sampled(a, side):
+    if a.sync: (Path(a.sync) / f'{side}.sampled').touch()
+
+
+def child_ours(a, data):
+    import torch
+    from singleline.sketch_rnn import SketchRNN, HParams, generate
+    from singleline.train import Trainer, TrainConfig
+    from singleline.data import load_npz, collate_stroke5
+    torch.set_num_threads(a.threads)
+    splits = load_npz(data)
+    torch.manual_seed(0)
+    model = SketchRNN(HParams(max_seq_len=200))
+    train_set = model.make_dataset(splits['train'], None, True, 0)
+    t = Trainer(model, train_set, None, TrainConfig(steps=10**9, progress=False, log_every=0, valid_every=0, sample_every=0, threads=a.threads))
+    it = t.batches()
+    times, cpu, t0 = [], [], time.perf_counter()
+    while time.perf_counter() - t0 < a.budget:
+        batch = next(it)
+        s, c = time.perf_counter(), time.process_time(); t.train_step(batch)
+        times.append(time.perf_counter() - s); cpu.append(time.process_time() - c)
+    elapsed = time.perf_counter() - t0
+    rss_train = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # validation: z = mu, eval mode
+    model.eval()
+    valid = [np.asarray(d, np.float64) * [1 / train_set.scale, 1 / train_set.scale, 1] for d in splits['valid']]
+    S5, lengths = collate_stroke5(valid, 200)
+    with torch.no_grad():
+        _, mu, _ = model.encode(S5, lengths, sample=False)
+        p, _ = model.decode(S5[:, :-1], mu)
+    loss = common_loss(p, S5, lengths)
+    # sampling: 100 drawings conditioned on 100 validation drawings, one batch
+    turn(a, 'ours')
+    n = a.n_sample
+    idx = np.arange(n) % len(valid)
+    s = time.perf_counter()
+    with torch.no_grad():
+        _, mu, sh = model.encode(S5[idx], lengths[idx])
+        out = generate(model, z=mu + torch.exp(sh / 2) * torch.randn_like(mu), temperature=0.4, max_len=200, seed=0)
+    t_sample = time.perf_counter() - s
+    sampled(a, 'ours')
+    return dict(impl='ours', steps=len(times), elapsed=elapsed, steps_per_s=len(times) / elapsed,
+                median_step_s=float(np.median(times)), median_step_cpu_s=float(np.median(cpu)), valid_L_R=loss[0], valid_L_s=loss[1], valid_L_p=loss[2],
+                sample_s=t_sample, sample_points=int(sum(len(d) for d in out)), sample_points_per_s=sum(len(d) for d in out) / t_sample, peak_rss_train_mb=rss_train,
+                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, scale=train_set.scale)
+
+
+def child_peer(a, data):
+    import io, contextlib, torch
+    sys.path.insert(0, PEER)
+    sys.modules.setdefault('wandb', types.ModuleType('wandb'))      # imported by their trainer, unused with use_wandb=False
+    from singleline_models.sketch_rnn.trainer import SketchRNNModel, Trainer
+    torch.set_num_threads(a.threads)
+    hp = SketchRNNModel.get_default_config()
+    hp.dataset_fname, hp.max_seq_length = str(data), 200            # their defaults are the benchmark's configuration already
+    assert (hp.enc_hidden_size, hp.dec_hidden_size, hp.d_z, hp.n_distributions, hp.batch_size, hp.use_layer_norm) == (256, 512, 128, 20, 100, True)
+    torch.manual_seed(0); np.random.seed(0)
+    with contextlib.redirect_stdout(io.StringIO()):
+        model = SketchRNNModel(hp, device='cpu')
+        tr = Trainer(model, hp, device='cpu', models_dir=tempfile.mkdtemp())
+    times, cpu, t0 = [], [], time.perf_counter()
+    it = iter(tr.train_loader)
+    while time.perf_counter() - t0 < a.budget:
+        try: batch = next(it)
+        except StopIteration: it = iter(tr.train_loader); batch = next(it)
+        s, c = time.perf_counter(), time.process_time(); tr.step(batch, is_training=True)
+        times.append(time.perf_counter() - s); cpu.append(time.process_time() - c)
+    elapsed = time.perf_counter() - t0
+    rss_train = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # validation with the common definition: our stroke-5 batch in their layout (seq, batch, 5) with their one extra end row
+    from singleline.data import load_npz, collate_stroke5
+    scale = float(tr.train_dataset.scale)
+    valid = [np.asarray(d, np.float64) * [1 / scale, 1 / scale, 1] for d in load_npz(data)['valid']]
+    S5, lengths = collate_stroke5(valid, 201)                       # (B, 202, 5): start, up to 200 points, end rows
+    model.encoder.train(False); model.decoder.train(False)
+    with torch.no_grad():
+        x = S5.transpose(0, 1)                                      # (202, B, 5), the layout of their trainer
+        _, mu, _ = model.encoder(x)
+        inputs = torch.cat([x[:-1], mu.unsqueeze(0).expand(x.shape[0] - 1, -1, -1)], 2)
+        dist, q_log, _ = model.decoder(inputs, mu, None)
+        tb = lambda v: v.transpose(0, 1)
+        p = dict(q_logits=tb(q_log), pi_logits=tb(dist.pi_logits), mu_x=tb(dist.mu_x), mu_y=tb(dist.mu_y),
+                 log_sigma_x=tb(dist.sigma_x).log(), log_sigma_y=tb(dist.sigma_y).log(), rho_xy=tb(dist.rho_xy).clamp(-1 + 1e-6, 1 - 1e-6))
+    loss = common_loss(p, S5, lengths)
+    # sampling: their Sampler path, one drawing per call, conditioned on each validation drawing
+    turn(a, 'peer')
+    n = a.n_sample
+    s = time.perf_counter(); points = 0
+    for i in range(n):
+        data_i = tr.valid_dataset[i % len(tr.valid_dataset)][0].unsqueeze(1)   # (202, 1, 5)
+        points += len(model.sample(data_i, 0.4)) - 1
+    t_sample = time.perf_counter() - s
+    sampled(a, 'peer')
+    return dict(impl='singleline-models 0.0.2', steps=len(times), elapsed=elapsed, steps_per_s=len(times) / elapsed,
+                median_step_s=float(np.median(times)), median_step_cpu_s=float(np.median(cpu)), valid_L_R=loss[0], valid_L_s=loss[1], valid_L_p=loss[2],
+                sample_s=t_sample, sample_points=points, sample_points_per_s=points / t_sample, peak_rss_train_mb=rss_train,
+                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, scale=scale)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--budget', type=float, default=150, help='training wall-clock seconds per implementation (default 150)')
+    p.add_argument('--threads', type=int, default=1, help='torch CPU threads for both (default 1: the 2 cores are shared)')
+    p.add_argument('--n-sample', type=int, default=100, help='drawings to sample (default 100)')
+    p.add_argument('--only', choices=['ours', 'peer'], help='run one side only')
+    p.add_argument('--sequential', action='store_true', help='run the two sides one after the other (default: both at once, '
+                   'so that they share whatever else loads the machine)')
+    p.add_argument('--child', choices=['ours', 'peer'], help=argparse.SUPPRESS)
+    p.add_argument('--data', help=argparse.SUPPRESS)
+    p.add_argument('--sync', help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.child:
+        r = (child_ours if a.child == 'ours' else child_peer)(a, Path(a.data))
+        print('RESULT ' + json.dumps(r)); return
+    tmp = Path(tempfile.mkdtemp())
+    data = prepare(tmp)
+    res = {}
+    sides = [x for x in ['ours', 'peer'] if not a.only or x == a.only]
+    env = {**os.environ, 'SINGLELINE_QUIET': '1', 'OMP_NUM_THREADS': str(a.threads)}
+    cmds = {x: [sys.executable, __file__, '--child', x, '--data', str(data), '--budget', str(a.budget),
+                '--threads', str(a.threads), '--n-sample', str(a.n_sample)]
+                + ([] if a.sequential or len(sides) < 2 else ['--sync', str(tmp)]) for x in sides}
+    if a.sequential:
+        outs = {x: subprocess.run(cmds[x], capture_output=True, text=True, env=env) for x in sides}
+    else:                                                           # both at once: the same background load for both
+        procs = {x: subprocess.Popen(cmds[x], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for x in sides}
+        outs = {x: types.SimpleNamespace(returncode=None, stdout='', stderr='') for x in sides}
+        for x, pr in procs.items():
+            outs[x].stdout, outs[x].stderr = pr.communicate(); outs[x].returncode = pr.returncode
+    for side, out in outs.items():
+        line = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
+        if out.returncode or not line: sys.exit(f"{side} failed:\n{out.stderr[-3000:]}")
+        res[side] = json.loads(line[0][7:])
+    rows = [('training steps/s', 'steps_per_s', '{:.4f}'), ('steps in budget', 'steps', '{}'), ('median step (s)', 'median_step_s', '{:.2f}'), ('median step, CPU time (s)', 'median_step_cpu_s', '{:.2f}'),
+            ('valid L_R after budget', 'valid_L_R', '{:.4f}'), ('  L_s (offsets)', 'valid_L_s', '{:.4f}'), ('  L_p (pen)', 'valid_L_p', '{:.4f}'),
+            (f'sample {a.n_sample} drawings (s)', 'sample_s', '{:.2f}'), ('  points sampled', 'sample_points', '{}'), ('  points per second', 'sample_points_per_s', '{:.0f}'),
+            ('peak RSS, training (MB)', 'peak_rss_train_mb', '{:.0f}'), ('peak RSS, all (MB)', 'peak_rss_mb', '{:.0f}')]
+    print(f"SketchRNN, CPU, {a.threads} thread(s) each, {'one after the other' if a.sequential else 'both at once'}, budget {a.budget:.0f} s each; enc 256, dec 512 LN-LSTM, z 128, M 20, batch 100, N_max 200")
+    print(f"{'':28s} {'ours':>12s} {'singleline-models':>18s} {'ratio':>8s}")
+    for name, k, fmt in rows:
+        o, t = res.get('ours', {}).get(k), res.get('peer', {}).get(k)
+        ratio = ''
+        if o is not None and t is not None and t and o:
+            ratio = f"{o / t:.2f}×" if k in ('steps_per_s', 'steps', 'sample_points_per_s') else f"{t / o:.2f}×" if k in ('sample_s', 'median_step_s', 'median_step_cpu_s') else ''
+        print(f"{name:28s} {fmt.format(o) if o is not None else '-':>12s} {fmt.format(t) if t is not None else '-':>18s} {ratio:>8s}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / 'sketch_rnn.json').write_text(json.dumps(dict(args=vars(a), results=res), indent=1))
+
+
+if __name__ == '__main__':
+    main()
