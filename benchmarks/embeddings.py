@@ -23,7 +23,7 @@ import torch
 
 os.environ.setdefault('SINGLELINE_QUIET', '1')
 from singleline.synth import write_sketchbook
-from singleline.embeddings import (CnnConfig, EmbedConfig, ClipBackend, CnnBackend, PageCNN, train_page_cnn, labelled_pages,
+from singleline.embeddings import (CnnConfig, load_cnn, EmbedConfig, ClipBackend, CnnBackend, PageCNN, train_page_cnn, labelled_pages,
                                    embed_pages, page_loader, train_probe, cluster_pages, list_images)
 
 def book(folder, pages, seed, number, width, height, labelled):
@@ -79,6 +79,7 @@ def main():
     ap.add_argument('--workers', type=int, default=None, help='DataLoader workers (default: embed_pages default)')
     ap.add_argument('--throughput-pages', type=int, default=48, help='pages for the resnet18 and ViT-B-32 throughput rows')
     ap.add_argument('--data', default=os.path.expanduser('~/.cache/singleline/bench/embeddings'))
+    ap.add_argument('--cnn', help='use this page CNN checkpoint (written by an earlier run of this script) instead of training one')
     ap.add_argument('--out', default=str(Path(__file__).parent/'results'/'embeddings.json'))
     a = ap.parse_args()
     torch.manual_seed(0)
@@ -92,8 +93,9 @@ def main():
     test_files = sorted(test_dir.glob('*.jpg'))
 
     t = time.perf_counter()
-    cnn = train_page_cnn(data/f'train-{a.train_pages}-{a.width}', CnnConfig(epochs=a.epochs, image_size=a.image_size))
-    t_train = time.perf_counter() - t
+    if a.cnn: cnn = load_cnn(a.cnn); t_train = float('nan')        # reused: its training time is that earlier run's
+    else: cnn = train_page_cnn(data/f'train-{a.train_pages}-{a.width}', CnnConfig(epochs=a.epochs, image_size=a.image_size))
+    t_train = time.perf_counter() - t if not a.cnn else t_train
     cfg = EmbedConfig(batch_size=a.batch_size, num_workers=a.workers, cache=False)
     tr_files, tr_labels = labelled_pages(data/f'train-{a.train_pages}-{a.width}')
     tr = embed_pages(tr_files, cnn, cfg)
