@@ -100,7 +100,7 @@ def child_ours(a, data):
     t_sample = time.perf_counter() - s
     sampled(a, 'ours')
     return dict(impl='ours', steps=len(times), elapsed=elapsed, steps_per_s=len(times) / elapsed,
-                median_step_s=float(np.median(times)), median_step_cpu_s=float(np.median(cpu)), valid_L_R=loss[0], valid_L_s=loss[1], valid_L_p=loss[2],
+                median_step_s=float(np.median(times)), median_step_cpu_s=float(np.median(cpu)), first_step_s=times[0], max_step_s=max(times), step_wall_s=sum(times), step_cpu_s=sum(cpu), valid_L_R=loss[0], valid_L_s=loss[1], valid_L_p=loss[2],
                 sample_s=t_sample, sample_points=int(sum(len(d) for d in out)), sample_points_per_s=sum(len(d) for d in out) / t_sample, peak_rss_train_mb=rss_train,
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, scale=train_set.scale)
 
@@ -152,7 +152,7 @@ def child_peer(a, data):
     t_sample = time.perf_counter() - s
     sampled(a, 'peer')
     return dict(impl='singleline-models 0.0.2', steps=len(times), elapsed=elapsed, steps_per_s=len(times) / elapsed,
-                median_step_s=float(np.median(times)), median_step_cpu_s=float(np.median(cpu)), valid_L_R=loss[0], valid_L_s=loss[1], valid_L_p=loss[2],
+                median_step_s=float(np.median(times)), median_step_cpu_s=float(np.median(cpu)), first_step_s=times[0], max_step_s=max(times), step_wall_s=sum(times), step_cpu_s=sum(cpu), valid_L_R=loss[0], valid_L_s=loss[1], valid_L_p=loss[2],
                 sample_s=t_sample, sample_points=points, sample_points_per_s=points / t_sample, peak_rss_train_mb=rss_train,
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, scale=scale)
 
@@ -192,6 +192,7 @@ def main():
         if out.returncode or not line: sys.exit(f"{side} failed:\n{out.stderr[-3000:]}")
         res[side] = json.loads(line[0][7:])
     rows = [('training steps/s', 'steps_per_s', '{:.4f}'), ('steps in budget', 'steps', '{}'), ('median step (s)', 'median_step_s', '{:.2f}'), ('median step, CPU time (s)', 'median_step_cpu_s', '{:.2f}'),
+            ('first step (s)', 'first_step_s', '{:.2f}'), ('slowest step (s)', 'max_step_s', '{:.2f}'), ('CPU time of all steps (s)', 'step_cpu_s', '{:.0f}'),
             ('valid L_R after budget', 'valid_L_R', '{:.4f}'), ('  L_s (offsets)', 'valid_L_s', '{:.4f}'), ('  L_p (pen)', 'valid_L_p', '{:.4f}'),
             (f'sample {a.n_sample} drawings (s)', 'sample_s', '{:.2f}'), ('  points sampled', 'sample_points', '{}'), ('  points per second', 'sample_points_per_s', '{:.0f}'),
             ('peak RSS, training (MB)', 'peak_rss_train_mb', '{:.0f}'), ('peak RSS, all (MB)', 'peak_rss_mb', '{:.0f}')]
