@@ -10,7 +10,7 @@
    clusters of the test book labelled by their majority kind (what a person does with the cluster galleries).
    Precision and recall of the kept line-drawing pages against the synthetic truth.
 3. Throughput, same run, same pages and batches: `embed_pages` from files (read + hash + decode in DataLoader
-   workers, overlapped with the model) versus the bare forward pass over the already decoded batches, for the
+   workers overlapped with the model where cores are free, else between batches: `default_workers`) versus the bare forward pass over the already decoded batches, for the
    trained CNN, torchvision's resnet18 (1 channel, random init, as `arch='resnet18'`) and open_clip ViT-B-32 (the
    default CLIP architecture; random weights, as no weights can be downloaded here: speed does not depend on them).
 
@@ -47,11 +47,12 @@ def precision_recall(kept, truth):
     tp = int((kept & truth).sum())
     return tp / max(int(kept.sum()), 1), tp / max(int(truth.sum()), 1), int((kept & ~truth).sum()), int((~kept & truth).sum())
 
-def throughput(files, backend, batch_size, workers, repeats=3):
+def throughput(files, backend, batch_size, workers, repeats=5):
     """Pages/s of `embed_pages` from files, and of the bare forward pass over the very batches it feeds the model.
 
     Both run in this process with the same torch thread count, after a warm-up (every batch shape through the model once, one
-    untimed `embed_pages`), timed the same way (wall clock around the whole loop), interleaved, best of `repeats`."""
+    untimed `embed_pages`), timed the same way (wall clock around the whole loop), interleaved, best of `repeats`; also the
+    median over repeats of the paired ratio (each `embed_pages` run against the bare run just before it)."""
     batches = [x for _, _, _, _, x in page_loader(files, backend, batch_size, num_workers=0)]       # the same batches, decoded once
     n = sum(len(x) for x in batches)
     cfg = EmbedConfig(batch_size=batch_size, num_workers=workers, cache=False)
@@ -66,7 +67,8 @@ def throughput(files, backend, batch_size, workers, repeats=3):
         e = embed_pages(files, backend, cfg)
         pipe.append(len(e) / (time.perf_counter() - t))
     assert len(e) == n
-    return {'pipeline': max(pipe), 'bare': max(bare), 'pipeline_runs': pipe, 'bare_runs': bare}
+    return {'pipeline': max(pipe), 'bare': max(bare), 'pipeline_runs': pipe, 'bare_runs': bare,
+            'paired_median': float(np.median(np.array(pipe) / np.array(bare))), 'workers': page_loader(files, backend, batch_size, workers).num_workers}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,8 +78,8 @@ def main():
     ap.add_argument('--epochs', type=int, default=CnnConfig.epochs)
     ap.add_argument('--image-size', type=int, default=CnnConfig.image_size)
     ap.add_argument('--batch-size', type=int, default=32)
-    ap.add_argument('--workers', type=int, default=None, help='DataLoader workers (default: embed_pages default)')
-    ap.add_argument('--throughput-pages', type=int, default=48, help='pages for the resnet18 and ViT-B-32 throughput rows')
+    ap.add_argument('--workers', type=int, default=None, help='DataLoader workers (default: embed_pages default, `default_workers`)')
+    ap.add_argument('--throughput-pages', type=int, default=96, help='pages for the resnet18 and ViT-B-32 throughput rows')
     ap.add_argument('--data', default=os.path.expanduser('~/.cache/singleline/bench/embeddings'))
     ap.add_argument('--cnn', help='use this page CNN checkpoint (written by an earlier run of this script) instead of training one')
     ap.add_argument('--out', default=str(Path(__file__).parent/'results'/'embeddings.json'))
@@ -131,14 +133,14 @@ def main():
     for name, p in (('probe (logistic regression)', p_probe), ('k-means 8 clusters, majority label', p_clusters)):
         print(f"{name:<34}{p[0]:>10.3f}{p[1]:>9.3f}{p[2]:>9d}{p[3]:>9d}")
     print(f"probe confusions: {', '.join(confusions) or 'none'}; pages kept or dropped wrongly: {', '.join(probe_errors) or 'none'}\n")
-    print(f"{'throughput (pages/s, best of 3)':<38}{'px':>5}{'pages':>7}{'embed_pages':>13}{'bare fwd':>10}{'ratio':>8}")
-    for name, px, n, r in rows: print(f"{name:<38}{px:>5}{n:>7}{r['pipeline']:>13.1f}{r['bare']:>10.1f}{r['pipeline'] / r['bare']:>8.3f}")
+    print(f"{'throughput (pages/s, best of 5)':<38}{'px':>5}{'pages':>7}{'workers':>8}{'embed_pages':>13}{'bare fwd':>10}{'ratio':>8}{'paired median':>15}")
+    for name, px, n, r in rows: print(f"{name:<38}{px:>5}{n:>7}{r['workers']:>8}{r['pipeline']:>13.1f}{r['bare']:>10.1f}{r['pipeline'] / r['bare']:>8.3f}{r['paired_median']:>15.3f}")
     res = {'pages': a.pages, 'train_pages': a.train_pages, 'drawings': int(is_drawing.sum()), 'width': a.width, 'height': a.height,
            'cnn': {'arch': cnn.config.arch, 'image_size': a.image_size, 'epochs': a.epochs, 'train_seconds': t_train, 'history': cnn.history},
            'probe': dict(zip(('precision', 'recall', 'false_positives', 'false_negatives'), p_probe)), 'probe_confusions': confusions, 'probe_errors': probe_errors,
            'clusters': dict(zip(('precision', 'recall', 'false_positives', 'false_negatives'), p_clusters)),
            'throughput': [dict(model=n, image_size=px, pages=k, pipeline_pages_per_s=r['pipeline'], bare_forward_pages_per_s=r['bare'], ratio=r['pipeline'] / r['bare'],
-                           pipeline_runs=r['pipeline_runs'], bare_runs=r['bare_runs'], workers=a.workers) for n, px, k, r in rows],
+                           pipeline_runs=r['pipeline_runs'], bare_runs=r['bare_runs'], paired_median_ratio=r['paired_median'], workers=r['workers']) for n, px, k, r in rows],
            'synth_seconds': t_synth, 'torch_threads': torch.get_num_threads(), 'cpus': os.cpu_count(), 'machine': platform.machine(),
            'python': platform.python_version(), 'torch': torch.__version__}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,8 @@ from .display import tile_images
 # %% auto #0
 __all__ = ['ARCHS', 'DEFAULT_PROMPTS', 'SPRITE_MAX', 'PALETTE', 'read_page', 'file_hash', 'pad_square', 'default_device',
            'ClipConfig', 'ClipBackend', 'load_clip', 'save_clip', 'EmbedConfig', 'PageEmbeddings', 'default_cache_dir',
-           'EmbeddingCache', 'page_loader', 'embed_pages', 'CnnConfig', 'PageCNN', 'GrayTransform', 'CnnBackend',
-           'load_cnn', 'labelled_pages', 'train_page_cnn', 'PageRules', 'cluster_pages', 'train_probe',
+           'EmbeddingCache', 'default_workers', 'page_loader', 'embed_pages', 'CnnConfig', 'PageCNN', 'GrayTransform',
+           'CnnBackend', 'load_cnn', 'labelled_pages', 'train_page_cnn', 'PageRules', 'cluster_pages', 'train_probe',
            'zero_shot_rules', 'filter_pages', 'thumbnail', 'cluster_galleries', 'save_galleries', 'ClusterLabeller',
            'sprite_cell', 'export_projector', 'project_2d', 'html_map', 'find_chromium', 'screenshot', 'embed_command',
            'embed_train_command', 'cluster_command', 'filter_command', 'projector_command']
@@ -201,7 +201,7 @@ def save_clip(model, model_cfg:dict, folder, preprocess_cfg:dict=None) -> Path:
 class EmbedConfig:
     "How to run an embedder over many pages."
     batch_size: int = 32             # pages per forward pass
-    num_workers: int = None          # decoding processes (None: one per spare core, at most 4; 0: decode in the main process)
+    num_workers: int = None          # decoding processes (None: `default_workers`; 0: decode in the main process)
     cache: bool = True               # reuse embeddings of pages seen before (same bytes, same model)
     cache_dir: str = None            # cache folder (None: $SINGLELINE_CACHE/embeddings, default ~/.cache/singleline/embeddings)
 
@@ -277,11 +277,17 @@ def _collate(items):
     return ([it[0] for it in items], [it[1] for it in items], [it[3] for it in items],
             [it[2] is not None for it in items], torch.stack(xs) if xs else None)
 
+def default_workers(device:str="cpu") -> int:
+    "Decoding processes beside a model on `device` (None: no model runs meanwhile): on the CPU only the cores its threads leave free (at most 4); otherwise all cores but one (at most 8)."
+    n = os.cpu_count() or 1
+    if device is not None and str(device).startswith("cpu"): return min(4, max(0, n - torch.get_num_threads()))   # a worker on a core the forward pass uses slows it more than it helps
+    return min(8, max(1, n - 1))
+
 def page_loader(files, backend, batch_size:int=32, num_workers:int=None, known=frozenset()):
     "A DataLoader of `(indices, hashes, errors, decoded flags, images)` batches; workers decode while the model runs."
     from torch.utils.data import DataLoader
     import multiprocessing as mp
-    if num_workers is None: num_workers = min(4, max(1, (os.cpu_count() or 1) - 1))
+    if num_workers is None: num_workers = default_workers(getattr(backend, "device", "cpu"))
     num_workers = min(num_workers, max(len(files) // max(batch_size, 1), 1)) if len(files) else 0
     kw = dict(num_workers=num_workers)
     if num_workers:
@@ -454,7 +460,7 @@ def train_page_cnn(root,                      # folder with one sub-folder of pa
     backend = CnnBackend(model, classes, cfg, 'cpu')
     X, y = [], []
     report = report if report is not None else BatchReport()
-    for idx, _, errs, _, x in progress(page_loader(files, backend, cfg.batch_size), desc='reading labelled pages'):
+    for idx, _, errs, _, x in progress(page_loader(files, backend, cfg.batch_size, default_workers(None)), desc='reading labelled pages'):
         for i, e in zip(idx, errs):
             if e is not None: report.skip(files[i], e)
             else: y.append(classes.index(labels[i]))
