@@ -20,6 +20,9 @@ Measured:
   theirs one `SketchRNNModel.sample` call per drawing, as their trainer does; each side samples while the other waits,
   --sample-repeats times with the same seeds (the best run counts, every run is in the JSON); time, points drawn, points per second
   (their cost grows with the points drawn, one step per point; ours with the longest drawing of the batch).
+  Ours is timed twice: with float32 products, and with the loop's two big products in bfloat16 (`precision='bf16'`,
+  summed in float32); what bf16 costs in quality shows as the validation L_R of the sampling loop run teacher-forced
+  in bf16 (`decode_stepwise`) beside the float32 one.
 The port's trainer imports wandb at module level but never calls it with use_wandb=False; the benchmark puts an
 empty module under that name so that it imports (wandb itself is not installable offline with its dependencies).
 """
@@ -65,7 +68,7 @@ def sampled(a, side):
 
 def child_ours(a, data):
     import torch
-    from singleline.sketch_rnn import SketchRNN, HParams, generate
+    from singleline.sketch_rnn import SketchRNN, HParams, generate, decode_stepwise
     from singleline.train import Trainer, TrainConfig
     from singleline.data import load_npz, collate_stroke5
     torch.set_num_threads(a.threads)
@@ -89,24 +92,29 @@ def child_ours(a, data):
     with torch.no_grad():
         _, mu, _ = model.encode(S5, lengths, sample=False)
         p, _ = model.decode(S5[:, :-1], mu)
-    loss = common_loss(p, S5, lengths)
-    # sampling: 100 drawings conditioned on 100 validation drawings, one batch
+        p16 = decode_stepwise(model, S5[:, :-1], mu, 'bf16')          # the sampling loop with bf16 products, teacher-forced
+    loss, loss16 = common_loss(p, S5, lengths), common_loss(p16, S5, lengths)
+    # sampling: 100 drawings conditioned on 100 validation drawings, one batch; float32 and bfloat16 products
     turn(a, 'ours')
     n = a.n_sample
     idx = np.arange(n) % len(valid)
-    runs = []
-    for r in range(a.sample_repeats):                                   # the same drawings and seeds each time
-        torch.manual_seed(0)
-        s = time.perf_counter()
-        with torch.no_grad():
-            _, mu, sh = model.encode(S5[idx], lengths[idx])
-            out = generate(model, z=mu + torch.exp(sh / 2) * torch.randn_like(mu), temperature=0.4, max_len=200, seed=0)
-        runs.append(time.perf_counter() - s)
-    t_sample = min(runs)
+    res = {}
+    for precision in ('fp32', 'bf16'):
+        runs = []
+        for r in range(a.sample_repeats):                               # the same drawings and seeds each time
+            torch.manual_seed(0)
+            s = time.perf_counter()
+            with torch.no_grad():
+                _, mu, sh = model.encode(S5[idx], lengths[idx])
+                out = generate(model, z=mu + torch.exp(sh / 2) * torch.randn_like(mu), temperature=0.4, max_len=200, seed=0, precision=precision)
+            runs.append(time.perf_counter() - s)
+        pts = int(sum(len(d) for d in out))
+        key = '' if precision == 'fp32' else '_bf16'
+        res.update({f'sample{key}_s': min(runs), f'sample{key}_runs_s': runs, f'sample{key}_points': pts, f'sample{key}_points_per_s': pts / min(runs)})
     sampled(a, 'ours')
     return dict(impl='ours', steps=len(times), elapsed=elapsed, steps_per_s=len(times) / elapsed,
                 median_step_s=float(np.median(times)), median_step_cpu_s=float(np.median(cpu)), first_step_s=times[0], max_step_s=max(times), step_wall_s=sum(times), step_cpu_s=sum(cpu), valid_L_R=loss[0], valid_L_s=loss[1], valid_L_p=loss[2],
-                sample_s=t_sample, sample_runs_s=runs, sample_points=int(sum(len(d) for d in out)), sample_points_per_s=sum(len(d) for d in out) / t_sample, peak_rss_train_mb=rss_train,
+                valid_L_R_bf16=loss16[0], **res, peak_rss_train_mb=rss_train,
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, scale=train_set.scale)
 
 
@@ -204,15 +212,19 @@ def main():
     rows = [('training steps/s', 'steps_per_s', '{:.4f}'), ('steps in budget', 'steps', '{}'), ('median step (s)', 'median_step_s', '{:.2f}'), ('median step, CPU time (s)', 'median_step_cpu_s', '{:.2f}'),
             ('first step (s)', 'first_step_s', '{:.2f}'), ('slowest step (s)', 'max_step_s', '{:.2f}'), ('CPU time of all steps (s)', 'step_cpu_s', '{:.0f}'),
             ('valid L_R after budget', 'valid_L_R', '{:.4f}'), ('  L_s (offsets)', 'valid_L_s', '{:.4f}'), ('  L_p (pen)', 'valid_L_p', '{:.4f}'),
+            ('valid L_R, sampling loop in bf16', 'valid_L_R_bf16', '{:.4f}'),
             (f'sample {a.n_sample} drawings (s, best of {a.sample_repeats})', 'sample_s', '{:.2f}'), ('  points sampled', 'sample_points', '{}'), ('  points per second', 'sample_points_per_s', '{:.0f}'),
+            ('  same, bf16 products (s)', 'sample_bf16_s', '{:.2f}'), ('  points sampled, bf16', 'sample_bf16_points', '{}'), ('  points per second, bf16', 'sample_bf16_points_per_s', '{:.0f}'),
             ('peak RSS, training (MB)', 'peak_rss_train_mb', '{:.0f}'), ('peak RSS, all (MB)', 'peak_rss_mb', '{:.0f}')]
     print(f"SketchRNN, CPU, {a.threads} thread(s) each, {'one after the other' if a.sequential else 'both at once'}, budget {a.budget:.0f} s each; enc 256, dec 512 LN-LSTM, z 128, M 20, batch 100, N_max 200")
     print(f"{'':36s} {'ours':>12s} {'singleline-models':>18s} {'ratio':>8s}")
     for name, k, fmt in rows:
         o, t = res.get('ours', {}).get(k), res.get('peer', {}).get(k)
+        k0 = k.replace('_bf16', '')                                     # bf16 rows: against the port's float32 figure
+        t_ref = res.get('peer', {}).get(k0)
         ratio = ''
-        if o is not None and t is not None and t and o:
-            ratio = f"{o / t:.2f}×" if k in ('steps_per_s', 'steps', 'sample_points_per_s') else f"{t / o:.2f}×" if k in ('sample_s', 'median_step_s', 'median_step_cpu_s') else ''
+        if o and t_ref:
+            ratio = f"{o / t_ref:.2f}×" if k0 in ('steps_per_s', 'steps', 'sample_points_per_s') else f"{t_ref / o:.2f}×" if k0 in ('sample_s', 'median_step_s', 'median_step_cpu_s') else ''
         print(f"{name:36s} {fmt.format(o) if o is not None else '-':>12s} {fmt.format(t) if t is not None else '-':>18s} {ratio:>8s}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / 'sketch_rnn.json').write_text(json.dumps(dict(args=vars(a), results=res), indent=1))

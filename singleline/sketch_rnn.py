@@ -13,9 +13,10 @@ import torch.nn.functional as F
 from .core import *
 
 # %% auto #0
-__all__ = ['HParams', 'reverse_within', 'Encoder', 'LayerNormLSTM', 'gmm_params', 'bivariate_normal_log_prob', 'mixture_log_prob',
-           'reconstruction_loss', 'kl_loss', 'kl_weight_at', 'learning_rate_at', 'SketchRNN', 'sample_step', 'generate',
-           'slerp', 'encode_drawings', 'reconstruct', 'interpolate', 'complete']
+__all__ = ['PRECISIONS', 'HParams', 'reverse_within', 'Encoder', 'LayerNormLSTM', 'gmm_params', 'bivariate_normal_log_prob',
+           'mixture_log_prob', 'reconstruction_loss', 'kl_loss', 'kl_weight_at', 'learning_rate_at', 'SketchRNN',
+           'sample_step', 'generate', 'decode_stepwise', 'slerp', 'encode_drawings', 'reconstruct', 'interpolate',
+           'complete']
 
 # %% ../nbs/60_sketch_rnn.ipynb #128d355c
 @dataclass
@@ -425,9 +426,9 @@ class SketchRNN(nn.Module):
         return opt, sched
 
     # -- sampling (the trainer's and the command line's entry points) ------------------------------------------------
-    def sample_drawings(self, n:int, temperature:float=0.4, scale:float=1.0, seed:int=None) -> list:
+    def sample_drawings(self, n:int, temperature:float=0.4, scale:float=1.0, seed:int=None, precision:str="fp32") -> list:
         "`n` stroke-3 drawings in data units, z from the prior (see `generate`)."
-        return generate(self, n=n, temperature=temperature, scale=scale, seed=seed)
+        return generate(self, n=n, temperature=temperature, scale=scale, seed=seed, precision=precision)
     def interpolate_drawings(self, a, b, steps:int=8, temperature:float=0.1, scale:float=1.0, seed:int=0) -> list:
         "See `interpolate`."
         return interpolate(self, a, b, steps, scale, temperature, seed)
@@ -475,8 +476,15 @@ def sample_step(p:dict, temperature:float=1.0, greedy:bool=False, generator=None
     S[:, 2:].scatter_(1, k[:, None], 1.)
     return S
 
-def _sampling_cell(cell:LayerNormLSTM):
-    "One decoder step for sampling, (gx, (h, c)) → (h, c): the same cell as `LayerNormLSTM.step` (no dropout) with fewer passes over memory."
+PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}                     # the factors' dtype in the sampling loop's big products (None: the weights' own)
+
+def _product(dtype=None):
+    "b + x W with W given transposed, (., N) + (B, K)(K, N) → (B, N); with a `dtype` (bfloat16) the factors are rounded to it and summed in float32."
+    if dtype is None: return lambda b, x, Wt: torch.addmm(b, x, Wt)
+    return lambda b, x, Wt: torch.mm(x.to(dtype), Wt).float().add_(b)
+
+def _sampling_cell(cell:LayerNormLSTM, dtype=None):
+    "One decoder step for sampling, (gx, (h, c)) → (h, c): the same cell as `LayerNormLSTM.step` (no dropout) with fewer passes over memory; `dtype`: see `_product`."
     if not cell.layer_norm: return lambda gx, state: cell.step(gx, state)
     H, eps = cell.hidden_size, cell.ln_c.eps
     two = cell.gamma.new_tensor([1., 2., 1., 1.])[:, None]              # tanh(g) = 2 sigma(2 g) - 1: g's gain and bias doubled
@@ -484,9 +492,11 @@ def _sampling_cell(cell:LayerNormLSTM):
     beta[2] += cell.forget_bias                                          # sigma(f + b_f)
     w_c, b_c = 2 * cell.ln_c.weight, 2 * cell.ln_c.bias                 # tanh(LN(c)) = 2 sigma(2 LN(c)) - 1
     Wt = cell.W_h.weight.t().contiguous()                                # (H, 4H)
+    if dtype is not None: Wt = Wt.to(dtype)
+    product = _product(dtype)
     def step(gx, state):
         h, c = state
-        a = torch.addmm(gx, h, Wt).view(-1, 4, H)                       # W_x x_t + W_z z + W_h h_{t-1}
+        a = product(gx, h, Wt).view(-1, 4, H)                           # W_x x_t + W_z z + W_h h_{t-1}
         a = torch.native_layer_norm(a, (H,), None, None, eps)[0]
         a = torch.addcmul(beta, a, gamma).sigmoid_()                     # sigma(i), sigma(2 g), sigma(f + b_f), sigma(o)
         i, g, f, o = a.unbind(1)
@@ -506,8 +516,10 @@ def _strokes3(S, scale:float) -> list:
 
 @torch.no_grad()
 def generate(model:SketchRNN, n:int=None, z=None, temperature:float=0.4, max_len:int=None, greedy:bool=False,
-             prefix=None, seed:int=None, scale:float=1.0, return_stroke5:bool=False):
+             prefix=None, seed:int=None, scale:float=1.0, return_stroke5:bool=False, precision:str='fp32'):
     "Sample `n` drawings in one batch (from `z` (n, N_z), or from the prior), optionally continuing a stroke-5 `prefix` (T, 5) (no start token); stroke-3 in data units."
+    if precision not in PRECISIONS: raise SinglelineError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
+    dtype = PRECISIONS[precision]                                                         # of the loop's two big products' factors
     was_training = model.training
     model.eval()
     try:
@@ -527,16 +539,17 @@ def generate(model:SketchRNN, n:int=None, z=None, temperature:float=0.4, max_len
             S_in = torch.cat([x[:1], P[:-1]])[None].expand(n, -1, -1)                  # (n, T, 5) S_0 .. S_{T-1}
             _, state = cell(S_in, state, gz)                                             # run the decoder over the prefix
             x = P[-1:].expand(n, 5)
-        step, Wxt = _sampling_cell(cell), cell.W_x.weight.t()                           # Wxt: (5, 4H)
+        step, Wxt = _sampling_cell(cell, dtype), cell.W_x.weight.t()                    # Wxt: (5, 4H)
         gc = gz if gz is not None else Wxt.new_zeros(n, Wxt.shape[1])                   # (n, 4H): the constant part of the input projection
         if cell.W_x.bias is not None: gc = gc + cell.W_x.bias
-        Wyt, b_y = model.fc_y.weight.t(), model.fc_y.bias                               # (H, 6M + 3)
+        Wyt, b_y, product = model.fc_y.weight.t().contiguous(), model.fc_y.bias, _product(dtype)   # Wyt: (H, 6M + 3)
+        if dtype is not None: Wyt = Wyt.to(dtype)
         S = x.new_zeros(n, max_len, 5); S[..., 4] = 1                                     # (n, max_len, 5), end rows until drawn
         live = torch.arange(n, device=dev)                                                # drawings still drawing
         T = 0
         for t in range(max_len):
             state = step(torch.addmm(gc, x, Wxt), state)                                # (h, c), each (n_live, H)
-            p = gmm_params(torch.addmm(b_y, state[0], Wyt), model.hp.num_mixture)
+            p = gmm_params(product(b_y, state[0], Wyt), model.hp.num_mixture)
             x = sample_step(p, temperature, greedy, g)                                    # (n_live, 5)
             S[live, t] = x
             T = t + 1
@@ -547,6 +560,23 @@ def generate(model:SketchRNN, n:int=None, z=None, temperature:float=0.4, max_len
         S = S[:, :T]                                                                      # (n, T, 5)
         return S if return_stroke5 else _strokes3(S, scale)
     finally: model.train(was_training)
+
+@torch.no_grad()
+def decode_stepwise(model:SketchRNN, S_in, z=None, precision:str='fp32') -> dict:
+    "The sampling loop's decoder fed the inputs S_in (B, T, 5) (teacher forcing) → mixture parameters (B, T, .): `SketchRNN.decode`'s, to rounding (to bf16's rounding with `precision='bf16'`)."
+    if precision not in PRECISIONS: raise SinglelineError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
+    dtype, cell = PRECISIONS[precision], model.decoder
+    z = z if model.hp.conditional else None
+    state, gz = model.initial_state(z, len(S_in))
+    step, product = _sampling_cell(cell, dtype), _product(dtype)
+    Wyt = model.fc_y.weight.t().contiguous()                                              # (H, 6M + 3)
+    if dtype is not None: Wyt = Wyt.to(dtype)
+    ys = []
+    for t in range(S_in.shape[1]):
+        gx = cell.W_x(S_in[:, t]) + (gz if gz is not None else 0)                       # (B, 4H)
+        state = step(gx, state)
+        ys.append(product(model.fc_y.bias, state[0], Wyt))                              # (B, 6M + 3)
+    return gmm_params(torch.stack(ys, 1), model.hp.num_mixture)
 
 # %% ../nbs/60_sketch_rnn.ipynb #63e7d67a
 def slerp(z0, z1, t:float):
