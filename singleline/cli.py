@@ -31,7 +31,7 @@ COMMANDS = {
     'info':        ('singleline.data:info_command', 'describe a dataset .npz: drawings per split, points, strokes, scale factor'),
     'augment':     ('singleline.augment:augment_command', 'write K augmented copies of each drawing of a dataset .npz'),
     # models
-    'train':       ('singleline.train:train_command', 'train SketchRNN on a dataset .npz; --resume continues exactly'),
+    'train':       ('singleline.train:train_command', 'train SketchRNN or the Sketchformer-style transformer on a dataset .npz; --resume continues exactly'),
     'sample':      ('singleline.train:sample_command', 'sample new drawings from a trained run: SVG/PNG grid, .npz, GIF'),
     'interpolate': ('singleline.train:interpolate_command', 'decode drawings between two drawings through the latent space (slerp)'),
     'complete':    ('singleline.train:complete_command', "let a trained model finish the beginning of a drawing"),

@@ -15,8 +15,8 @@ from .core import *
 # %% auto #0
 __all__ = ['PRECISIONS', 'HParams', 'reverse_within', 'Encoder', 'LayerNormLSTM', 'gmm_params', 'bivariate_normal_log_prob',
            'mixture_log_prob', 'reconstruction_loss', 'kl_loss', 'kl_weight_at', 'learning_rate_at', 'SketchRNN',
-           'sample_step', 'generate', 'decode_stepwise', 'slerp', 'encode_drawings', 'reconstruct', 'interpolate',
-           'complete']
+           'stroke5_dataset', 'sample_step', 'generate', 'decode_stepwise', 'slerp', 'encode_drawings', 'reconstruct',
+           'interpolate', 'complete']
 
 # %% ../nbs/60_sketch_rnn.ipynb #128d355c
 @dataclass
@@ -441,15 +441,19 @@ class SketchRNN(nn.Module):
 
     # -- data -------------------------------------------------------------------------------------------------------
     def make_dataset(self, drawings, scale:float=None, train:bool=True, seed:int=0):
-        "A `DrawingDataset` of `drawings` (≤ max_seq_len points), augmented as the paper does when `train`; its `collate_fn` gives stroke-5 batches."
-        from singleline.data import DrawingDataset
-        from singleline.augment import AugmentConfig, make_augment
-        aug = None
-        if train and (self.hp.random_scale_factor > 0 or self.hp.augment_stroke_prob > 0):
-            # the paper's augmentation only: random x/y scale and point dropping (no rotation, flip, ...)
-            aug = make_augment(AugmentConfig(scale=self.hp.random_scale_factor, drop=self.hp.augment_stroke_prob,
-                                             rotate_p=0, shear_p=0, flip_p=0, jitter_p=0, reverse_p=0, shuffle_p=0))
-        return DrawingDataset(drawings, max_len=self.hp.max_seq_len, scale=scale, augment=aug, seed=seed)
+        "See `stroke5_dataset`."
+        return stroke5_dataset(drawings, self.hp, scale, train, seed)
+
+def stroke5_dataset(drawings, hp, scale:float=None, train:bool=True, seed:int=0):
+    "A `DrawingDataset` of `drawings` (≤ `hp.max_seq_len` points), augmented as the SketchRNN paper does when `train` (`hp.random_scale_factor`, `hp.augment_stroke_prob`); its `collate_fn` gives stroke-5 batches."
+    from singleline.data import DrawingDataset
+    from singleline.augment import AugmentConfig, make_augment
+    aug = None
+    if train and (hp.random_scale_factor > 0 or hp.augment_stroke_prob > 0):
+        # the paper's augmentation only: random x/y scale and point dropping (no rotation, flip, ...)
+        aug = make_augment(AugmentConfig(scale=hp.random_scale_factor, drop=hp.augment_stroke_prob,
+                                         rotate_p=0, shear_p=0, flip_p=0, jitter_p=0, reverse_p=0, shuffle_p=0))
+    return DrawingDataset(drawings, max_len=hp.max_seq_len, scale=scale, augment=aug, seed=seed)
 
 # %% ../nbs/60_sketch_rnn.ipynb #21ba7340
 def sample_step(p:dict, temperature:float=1.0, greedy:bool=False, generator=None):

@@ -21,6 +21,7 @@ __all__ = ['MODELS', 'CHECKPOINT', 'model_class', 'TrainConfig', 'load_config', 
 # %% ../nbs/80_train.ipynb #3959a9db
 MODELS = {
     'sketchrnn': 'singleline.sketch_rnn:SketchRNN',
+    'sketchformer': 'singleline.sketchformer:Sketchformer',
 }
 
 def model_class(name:str):
