@@ -509,6 +509,13 @@ def _sampling_cell(cell:LayerNormLSTM, dtype=None):
         return o * tc, c
     return step
 
+def _sampling_loop(model, precision:str) -> tuple:
+    "The sampling loop's pieces for `precision` ('fp32' or 'bf16'): the decoder step, the output product and W_y^T in the products' dtype."
+    if precision not in PRECISIONS: raise SinglelineError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
+    dtype = PRECISIONS[precision]
+    Wyt = model.fc_y.weight.t().contiguous()                                              # (H, 6M + 3)
+    return _sampling_cell(model.decoder, dtype), _product(dtype), (Wyt if dtype is None else Wyt.to(dtype))
+
 def _strokes3(S, scale:float) -> list:
     "Sampled stroke-5 rows (B, T, 5) without start token → stroke-3 float arrays in data units, cut at the end state."
     out = []
@@ -522,8 +529,7 @@ def _strokes3(S, scale:float) -> list:
 def generate(model:SketchRNN, n:int=None, z=None, temperature:float=0.4, max_len:int=None, greedy:bool=False,
              prefix=None, seed:int=None, scale:float=1.0, return_stroke5:bool=False, precision:str='fp32'):
     "Sample `n` drawings in one batch (from `z` (n, N_z), or from the prior), optionally continuing a stroke-5 `prefix` (T, 5) (no start token); stroke-3 in data units."
-    if precision not in PRECISIONS: raise SinglelineError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
-    dtype = PRECISIONS[precision]                                                         # of the loop's two big products' factors
+    step, product, Wyt = _sampling_loop(model, precision)
     was_training = model.training
     model.eval()
     try:
@@ -543,11 +549,10 @@ def generate(model:SketchRNN, n:int=None, z=None, temperature:float=0.4, max_len
             S_in = torch.cat([x[:1], P[:-1]])[None].expand(n, -1, -1)                  # (n, T, 5) S_0 .. S_{T-1}
             _, state = cell(S_in, state, gz)                                             # run the decoder over the prefix
             x = P[-1:].expand(n, 5)
-        step, Wxt = _sampling_cell(cell, dtype), cell.W_x.weight.t()                    # Wxt: (5, 4H)
+        Wxt = cell.W_x.weight.t()                                                         # (5, 4H)
         gc = gz if gz is not None else Wxt.new_zeros(n, Wxt.shape[1])                   # (n, 4H): the constant part of the input projection
         if cell.W_x.bias is not None: gc = gc + cell.W_x.bias
-        Wyt, b_y, product = model.fc_y.weight.t().contiguous(), model.fc_y.bias, _product(dtype)   # Wyt: (H, 6M + 3)
-        if dtype is not None: Wyt = Wyt.to(dtype)
+        b_y = model.fc_y.bias
         S = x.new_zeros(n, max_len, 5); S[..., 4] = 1                                     # (n, max_len, 5), end rows until drawn
         live = torch.arange(n, device=dev)                                                # drawings still drawing
         T = 0
@@ -568,13 +573,10 @@ def generate(model:SketchRNN, n:int=None, z=None, temperature:float=0.4, max_len
 @torch.no_grad()
 def decode_stepwise(model:SketchRNN, S_in, z=None, precision:str='fp32') -> dict:
     "The sampling loop's decoder fed the inputs S_in (B, T, 5) (teacher forcing) → mixture parameters (B, T, .): `SketchRNN.decode`'s, to rounding (to bf16's rounding with `precision='bf16'`)."
-    if precision not in PRECISIONS: raise SinglelineError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
-    dtype, cell = PRECISIONS[precision], model.decoder
+    step, product, Wyt = _sampling_loop(model, precision)
+    cell = model.decoder
     z = z if model.hp.conditional else None
     state, gz = model.initial_state(z, len(S_in))
-    step, product = _sampling_cell(cell, dtype), _product(dtype)
-    Wyt = model.fc_y.weight.t().contiguous()                                              # (H, 6M + 3)
-    if dtype is not None: Wyt = Wyt.to(dtype)
     ys = []
     for t in range(S_in.shape[1]):
         gx = cell.W_x(S_in[:, t]) + (gz if gz is not None else 0)                       # (B, 4H)
