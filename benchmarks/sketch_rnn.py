@@ -1,7 +1,7 @@
 """SketchRNN: singleline.sketch_rnn against the artist's PyTorch port (singleline-models 0.0.2), same configuration, same data.
 
     pip install --no-deps --target /work/peers/slm singleline-models==0.0.2 einops==0.8.2 fastprogress==1.0.3
-    python benchmarks/sketch_rnn.py [--budget 150] [--threads 1] [--n-sample 100] [--sequential]
+    python benchmarks/sketch_rnn.py [--budget 150] [--threads 1] [--n-sample 100] [--sequential] [--ours-bf16]
 
 Configuration for both: encoder 256 (bidirectional), decoder 512 layer-norm LSTM, z 128, M = 20, batch 100,
 max_seq_len 200; data: the shared real drawings (look_train.npz) with 10 to 200 points (longer ones are dropped for
@@ -76,7 +76,7 @@ def child_ours(a, data):
     torch.manual_seed(0)
     model = SketchRNN(HParams(max_seq_len=200))
     train_set = model.make_dataset(splits['train'], None, True, 0)
-    t = Trainer(model, train_set, None, TrainConfig(steps=10**9, progress=False, log_every=0, valid_every=0, sample_every=0, threads=a.threads))
+    t = Trainer(model, train_set, None, TrainConfig(steps=10**9, progress=False, log_every=0, valid_every=0, sample_every=0, threads=a.threads, cpu_bf16=a.ours_bf16))
     it = t.batches()
     times, cpu, t0 = [], [], time.perf_counter()
     while time.perf_counter() - t0 < a.budget:
@@ -181,6 +181,7 @@ def main():
     p.add_argument('--n-sample', type=int, default=100, help='drawings to sample (default 100)')
     p.add_argument('--sample-repeats', type=int, default=3, help='time sampling this many times per side, same seeds; the best counts (default 3)')
     p.add_argument('--only', choices=['ours', 'peer'], help='run one side only')
+    p.add_argument('--ours-bf16', action='store_true', help="train ours with TrainConfig(cpu_bf16=True): bfloat16 matrix products summed in float32 (the port stays float32)")
     p.add_argument('--sequential', action='store_true', help='run the two sides one after the other (default: both at once, '
                    'so that they share whatever else loads the machine)')
     p.add_argument('--child', choices=['ours', 'peer'], help=argparse.SUPPRESS)
@@ -196,7 +197,7 @@ def main():
     sides = [x for x in ['ours', 'peer'] if not a.only or x == a.only]
     env = {**os.environ, 'SINGLELINE_QUIET': '1', 'OMP_NUM_THREADS': str(a.threads)}
     cmds = {x: [sys.executable, __file__, '--child', x, '--data', str(data), '--budget', str(a.budget),
-                '--threads', str(a.threads), '--n-sample', str(a.n_sample), '--sample-repeats', str(a.sample_repeats)]
+                '--threads', str(a.threads), '--n-sample', str(a.n_sample), '--sample-repeats', str(a.sample_repeats)] + (['--ours-bf16'] if a.ours_bf16 else [])
                 + ([] if a.sequential or len(sides) < 2 else ['--sync', str(tmp)]) for x in sides}
     if a.sequential:
         outs = {x: subprocess.run(cmds[x], capture_output=True, text=True, env=env) for x in sides}
@@ -216,7 +217,7 @@ def main():
             (f'sample {a.n_sample} drawings (s, best of {a.sample_repeats})', 'sample_s', '{:.2f}'), ('  points sampled', 'sample_points', '{}'), ('  points per second', 'sample_points_per_s', '{:.0f}'),
             ('  same, bf16 products (s)', 'sample_bf16_s', '{:.2f}'), ('  points sampled, bf16', 'sample_bf16_points', '{}'), ('  points per second, bf16', 'sample_bf16_points_per_s', '{:.0f}'),
             ('peak RSS, training (MB)', 'peak_rss_train_mb', '{:.0f}'), ('peak RSS, all (MB)', 'peak_rss_mb', '{:.0f}')]
-    print(f"SketchRNN, CPU, {a.threads} thread(s) each, {'one after the other' if a.sequential else 'both at once'}, budget {a.budget:.0f} s each; enc 256, dec 512 LN-LSTM, z 128, M 20, batch 100, N_max 200")
+    print(f"SketchRNN, CPU, {a.threads} thread(s) each, {'ours trained with bfloat16 products, ' if a.ours_bf16 else ''}{'one after the other' if a.sequential else 'both at once'}, budget {a.budget:.0f} s each; enc 256, dec 512 LN-LSTM, z 128, M 20, batch 100, N_max 200")
     print(f"{'':36s} {'ours':>12s} {'singleline-models':>18s} {'ratio':>8s}")
     for name, k, fmt in rows:
         o, t = res.get('ours', {}).get(k), res.get('peer', {}).get(k)

@@ -55,6 +55,25 @@ class HParams:
         return config_from_dict(cls, d, 'SketchRNN setting')
 
 # %% ../nbs/60_sketch_rnn.ipynb #54f3b6f1
+PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}                     # the factors' dtype in the big matrix products (None: the weights' own)
+
+def _product(dtype=None):
+    "b + x W with W given transposed, (., N) + (B, K)(K, N) → (B, N); with a `dtype` (bfloat16) the factors are rounded to it (W must be already) and summed in float32."
+    if dtype is None: return lambda b, x, Wt: torch.addmm(b, x, Wt)
+    return lambda b, x, Wt: torch.mm(x.to(dtype), Wt).float().add_(b)
+
+def _lowp(x, dtype):
+    "x in `dtype` for a product's factor (x itself when `dtype` is None)."
+    return x if dtype is None else x.to(dtype)
+
+def _full(x, dtype):
+    "x in float32 when the products are in a lower `dtype` (autocast may hand over bfloat16 inputs); x itself otherwise."
+    return x if dtype is None else x.float()
+
+def _autocast_dtype():
+    "The dtype that CPU autocast gives matrix products (None when it is off): the fused recurrences below follow it by hand."
+    return torch.get_autocast_dtype('cpu') if torch.is_autocast_enabled('cpu') else None
+
 def reverse_within(S, lengths):
     "Reverse each sequence of S (B, T, C) within its own length; the padding stays where it is."
     T = S.shape[1]
@@ -68,6 +87,11 @@ class _BiLSTMScanLast(torch.autograd.Function):
     @staticmethod
     @torch.amp.custom_fwd(device_type='cuda', cast_inputs=torch.float32)
     def forward(ctx, gx, W_hh, ns:list):
+        ctx.dt = dt = _autocast_dtype()                                  # bfloat16 products under CPU autocast, float32 everything else
+        with torch.autocast('cpu', enabled=False): return _BiLSTMScanLast._forward(ctx, _full(gx, dt), W_hh, ns, dt)
+
+    @staticmethod
+    def _forward(ctx, gx, W_hh, ns, dt):
         D, T, B, H4 = gx.shape                                           # gx: (2, T, B, 4H) = W_ih x_t + b_ih + b_hh, both directions
         H = H4 // 4
         Hs = gx.new_empty(D, T + 1, B, H); Hs[:, 0] = 0                  # h_0 .. h_T (rows past a drawing's end: 0)
@@ -75,11 +99,13 @@ class _BiLSTMScanLast(torch.autograd.Function):
         A = gx.new_empty(D, T, B, H4)                                    # sigma(i), sigma(f), tanh(g), sigma(o)
         TC = gx.new_empty(D, T, B, H)                                    # tanh(c_t)
         h_last = gx.new_zeros(D, B, H)
-        Wt = W_hh.transpose(1, 2)                                        # (2, H, 4H)
+        Wt = _lowp(W_hh.transpose(1, 2), dt)                             # (2, H, 4H)
         for t in range(T):
             n, n1 = ns[t], (ns[t + 1] if t + 1 < T else 0)               # drawings still going at t (a prefix), and at t + 1
             a = A[:, t, :n]                                              # (2, n, 4H)
-            for d in range(D): torch.addmm(gx[d, t, :n], Hs[d, t, :n], Wt[d], out=A[d, t, :n])   # W_ih x_t + W_hh h_{t-1}
+            for d in range(D):                                           # W_ih x_t + W_hh h_{t-1}
+                if dt is None: torch.addmm(gx[d, t, :n], Hs[d, t, :n], Wt[d], out=A[d, t, :n])
+                else: torch.add(gx[d, t, :n], torch.mm(Hs[d, t, :n].to(dt), Wt[d]), out=A[d, t, :n])
             a[..., 2 * H:3 * H].mul_(2)
             a.sigmoid_()
             a[..., 2 * H:3 * H].mul_(2).sub_(1)                          # tanh(g) = 2 sigma(2 g) - 1
@@ -98,7 +124,8 @@ class _BiLSTMScanLast(torch.autograd.Function):
     @torch.amp.custom_bwd(device_type='cuda')
     def backward(ctx, dh_last):
         W_hh, Hs, Cs, A, TC = ctx.saved_tensors
-        ns = ctx.ns
+        ns, dt = ctx.ns, ctx.dt
+        W_lp = _lowp(W_hh, dt)
         D, T, B, H4 = A.shape
         H = H4 // 4
         dG = torch.empty_like(A)                                         # dL/d(gate pre-activations) = dL/d gx; 0 past each drawing's end
@@ -118,8 +145,10 @@ class _BiLSTMScanLast(torch.autograd.Function):
             deriv = a - a * a; deriv[..., 2 * H:3 * H] = 1 - g * g       # sigma' = s (1 - s), tanh' = 1 - tanh^2
             dg.mul_(deriv)
             dc[:, :n] = dct * f
-            for d in range(D): torch.mm(dG[d, t, :n], W_hh[d], out=dh[d, :n])   # to h_{t-1}
-        dW_hh = torch.bmm(dG.view(D, T * B, H4).transpose(1, 2), Hs[:, :T].reshape(D, T * B, H))   # one product per direction
+            for d in range(D):                                           # to h_{t-1}
+                if dt is None: torch.mm(dG[d, t, :n], W_hh[d], out=dh[d, :n])
+                else: dh[d, :n] = torch.mm(dG[d, t, :n].to(dt), W_lp[d])
+        dW_hh = _full(torch.bmm(_lowp(dG.view(D, T * B, H4).transpose(1, 2), dt), _lowp(Hs[:, :T].reshape(D, T * B, H), dt)), dt)   # one product per direction
         return dG, dW_hh, None
 
 class Encoder(nn.Module):
@@ -161,6 +190,13 @@ class _LayerNormLSTMScan(torch.autograd.Function):
     @staticmethod
     @torch.amp.custom_fwd(device_type='cuda', cast_inputs=torch.float32)
     def forward(ctx, gx, h0, c0, W_h, gamma, beta, w_c, b_c, mask, forget_bias:float, eps:float):
+        ctx.dt = dt = _autocast_dtype()                                  # bfloat16 products under CPU autocast, float32 everything else
+        with torch.autocast('cpu', enabled=False):
+            return _LayerNormLSTMScan._forward(ctx, _full(gx, dt), _full(h0, dt), _full(c0, dt), W_h, gamma, beta, w_c, b_c,
+                                               None if mask is None else _full(mask, dt), forget_bias, eps, dt)
+
+    @staticmethod
+    def _forward(ctx, gx, h0, c0, W_h, gamma, beta, w_c, b_c, mask, forget_bias, eps, dt):
         T, B, H4 = gx.shape                                              # gx: (T, B, 4H) = W_x x_t (+ W_z z), all steps
         H = H4 // 4
         two = gamma.new_tensor([1., 2., 1., 1.])[:, None]               # tanh(g) = 2 sigma(2 g) - 1: one sigmoid for all four gates
@@ -172,9 +208,9 @@ class _LayerNormLSTMScan(torch.autograd.Function):
         A = gx.new_empty(T, B, 4, H)                                     # sigma(i), tanh(g), sigma(f + b_f), sigma(o)
         CH = gx.new_empty(T, B, H); CR = gx.new_empty(T, B, 1)           # normalised c_t and its 1/std
         TC = gx.new_empty(T, B, H)                                       # tanh(LN(c_t))
-        Wt = W_h.t()
+        Wt, product = _lowp(W_h.t(), dt), _product(dt)
         for t in range(T):
-            a = torch.addmm(gx[t], Hs[t], Wt).view(B, 4, H)              # W_x x_t + W_h h_{t-1}
+            a = product(gx[t], Hs[t], Wt).view(B, 4, H)                  # W_x x_t + W_h h_{t-1}
             xh, _, rs = torch.native_layer_norm(a, (H,), None, None, eps)
             XH[t], RS[t] = xh, rs
             At = A[t]
@@ -194,6 +230,8 @@ class _LayerNormLSTMScan(torch.autograd.Function):
     def backward(ctx, dOut, dcT):
         W_h, gamma, w_c, mask, Hs, Cs, XH, RS, A, CH, CR, TC = ctx.saved_tensors
         T, B, _, H = A.shape
+        dt = ctx.dt
+        W_lp = _lowp(W_h, dt)
         dn = torch.empty_like(A[0])                                      # dL/d(gate after LN, before activation), one step
         dG = torch.empty_like(A)                                         # dL/d(gate before LN) = dL/d gx_t
         dgamma, dbeta = torch.zeros_like(dn), torch.zeros_like(dn)       # (B, 4, H): summed over steps now, over B after the loop
@@ -226,9 +264,9 @@ class _LayerNormLSTMScan(torch.autograd.Function):
             dxh = dn * gamma
             m1, m2 = dxh.mean(-1, keepdim=True), torch.linalg.vecdot(dxh, xh).unsqueeze(-1) / H
             torch.mul(torch.addcmul(dxh - m1, xh, m2, value=-1), RS[t], out=dG[t])   # the same LN backward per gate
-            dh = dG[t].view(B, 4 * H) @ W_h                              # to h_{t-1}
+            dh = _full(_lowp(dG[t].view(B, 4 * H), dt) @ W_lp, dt)        # to h_{t-1}
         dgx = dG.view(T, B, 4 * H)
-        dW_h = dgx.reshape(T * B, 4 * H).t() @ Hs[:-1].reshape(T * B, H)   # one product for all steps
+        dW_h = _full(_lowp(dgx.reshape(T * B, 4 * H).t(), dt) @ _lowp(Hs[:-1].reshape(T * B, H), dt), dt)   # one product for all steps
         return dgx, dh, dc, dW_h, dgamma.sum(0), dbeta.sum(0), dw_c.sum(0), db_c.sum(0), None, None, None
 
 class LayerNormLSTM(nn.Module):
@@ -268,7 +306,7 @@ class LayerNormLSTM(nn.Module):
         "Recurrent dropout masks for T steps, (T, B, H) with entries 0 or 1/keep; None when not training or no dropout."
         if not (self.training and self.dropout_p > 0): return None
         keep = 1.0 - self.dropout_p
-        return like.new_empty(T, B, self.hidden_size).bernoulli_(keep).div_(keep)
+        return like.new_empty(T, B, self.hidden_size, dtype=torch.float32).bernoulli_(keep).div_(keep)
 
     def forward(self, x, state, gz=None, fused:bool=True):
         "x: (B, T, I) inputs, state: (h, c), gz: (B, 4H) extra constant input projection → outputs (B, T, H), (h, c)."
@@ -479,13 +517,6 @@ def sample_step(p:dict, temperature:float=1.0, greedy:bool=False, generator=None
         S[:, 1] = mu_y + sy * (rho * e[:, 0] + torch.sqrt(1 - rho * rho) * e[:, 1])
     S[:, 2:].scatter_(1, k[:, None], 1.)
     return S
-
-PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}                     # the factors' dtype in the sampling loop's big products (None: the weights' own)
-
-def _product(dtype=None):
-    "b + x W with W given transposed, (., N) + (B, K)(K, N) → (B, N); with a `dtype` (bfloat16) the factors are rounded to it and summed in float32."
-    if dtype is None: return lambda b, x, Wt: torch.addmm(b, x, Wt)
-    return lambda b, x, Wt: torch.mm(x.to(dtype), Wt).float().add_(b)
 
 def _sampling_cell(cell:LayerNormLSTM, dtype=None):
     "One decoder step for sampling, (gx, (h, c)) → (h, c): the same cell as `LayerNormLSTM.step` (no dropout) with fewer passes over memory; `dtype`: see `_product`."

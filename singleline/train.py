@@ -47,6 +47,7 @@ class TrainConfig:
     num_workers: int = 0              # DataLoader worker processes
     device: str = 'auto'              # 'auto' (cuda when available), 'cpu', 'cuda', 'cuda:1', ...
     amp: bool = True                  # mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling); ignored on CPU
+    cpu_bf16: bool = False            # on the CPU, matrix products in bfloat16 summed in float32 (CPU autocast): about 2× faster where the CPU has bfloat16 instructions
     max_bad_steps: int = 20           # stop after this many batches in a row with NaN/inf loss or gradients
     tensorboard: bool = True          # also write TensorBoard event files under RUN/tb
     progress: bool = True             # show a progress bar (process 0 only)
@@ -137,6 +138,7 @@ class Trainer:
         self.optimizer, self.scheduler = _unwrap(model).configure_optimizers()
         self.amp_dtype = None
         if self.device.type == 'cuda' and c.amp: self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        elif self.device.type == 'cpu' and c.cpu_bf16: self.amp_dtype = torch.bfloat16
         self.scaler = torch.amp.GradScaler('cuda') if self.amp_dtype == torch.float16 else None
         if self.world > 1:
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
@@ -219,7 +221,7 @@ class Trainer:
         return batch
 
     def _autocast(self):
-        return torch.autocast('cuda', dtype=self.amp_dtype) if self.amp_dtype else contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else contextlib.nullcontext()
 
     def _reduce_means(self, sums:dict, count:float) -> dict:
         "Means of summed metrics over all processes."
@@ -481,11 +483,13 @@ def train_command(argv:list) -> int:
     p.add_argument('--resume', action='store_true', help="continue the run in --out exactly where its checkpoint stopped")
     p.add_argument('--steps', type=int, help='total optimisation steps (overrides the config; raises the total of a resumed run)')
     p.add_argument('--device', help="'cpu', 'cuda', 'cuda:1' (default: cuda when available)")
+    p.add_argument('--cpu-bf16', action='store_true', help="on the CPU, matrix products in bfloat16 summed in float32: about 2x faster where the CPU has bfloat16 instructions")
     p.add_argument('--valid-fraction', type=float, default=0.05, help='share of train held out when the data has no valid split (default 0.05)')
     a = p.parse_args(argv)
     if a.resume and a.config: raise SinglelineError("--resume takes its settings from the checkpoint; drop --config")
     md, td = load_config(a.config) if a.config else ({}, {})
     if a.device: td['device'] = a.device
+    if a.cpu_bf16: td['cpu_bf16'] = True
     t = make_trainer(a.data, a.out, a.model or (None if a.resume else 'sketchrnn'), md, td, a.resume, a.steps, a.valid_fraction)
     if t.is_main:
         m = t.meta
