@@ -171,7 +171,7 @@ def generate_sketches(model:Sketchformer, n:int, temperature:float=0.4, max_len:
         pos = 0
         if prefix is not None and len(prefix):
             P = torch.as_tensor(np.asarray(prefix), dtype=torch.float32, device=dev)      # (T, 5)
-            if len(P) > 1: model.mixture(torch.cat([x[:1, 0], P[:-1]])[None].expand(n, -1, -1), caches)   # S_0 .. S_{T-1} into the cache
+            model.mixture(torch.cat([x[:1, 0], P[:-1]])[None].expand(n, -1, -1), caches)   # S_0 .. S_{T-1} into the cache
             pos, x = len(P), P[-1].expand(n, 1, 5)
         steps = min(max_len or model.hp.max_seq_len, model.hp.max_seq_len + 1 - pos)
         S = x.new_zeros(n, max(steps, 0), 5); S[..., 4] = 1                              # (n, steps, 5), end rows until drawn
