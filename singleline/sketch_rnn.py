@@ -57,10 +57,16 @@ class HParams:
 # %% ../nbs/60_sketch_rnn.ipynb #54f3b6f1
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}                     # the factors' dtype in the big matrix products (None: the weights' own)
 
+def _mm(x, W, dtype=None, out=None):
+    "x W (batched too); with a `dtype` (bfloat16) both factors are rounded to it (a no-op for a W already in it) and the float32 result is returned, or written into `out`."
+    if dtype is None: return torch.matmul(x, W, out=out)
+    y = torch.matmul(x.to(dtype), W.to(dtype)).float()
+    return y if out is None else out.copy_(y)
+
 def _product(dtype=None):
-    "b + x W with W given transposed, (., N) + (B, K)(K, N) → (B, N); with a `dtype` (bfloat16) the factors are rounded to it (W must be already) and summed in float32."
-    if dtype is None: return lambda b, x, Wt: torch.addmm(b, x, Wt)
-    return lambda b, x, Wt: torch.mm(x.to(dtype), Wt).float().add_(b)
+    "b + x W with W given transposed, (., N) + (B, K)(K, N) → (B, N) (into `out` when given); with a `dtype`, see `_mm`."
+    if dtype is None: return lambda b, x, Wt, out=None: torch.addmm(b, x, Wt, out=out)
+    return lambda b, x, Wt, out=None: torch.add(b, _mm(x, Wt, dtype), out=out)
 
 def _lowp(x, dtype):
     "x in `dtype` for a product's factor (x itself when `dtype` is None)."
@@ -99,13 +105,11 @@ class _BiLSTMScanLast(torch.autograd.Function):
         A = gx.new_empty(D, T, B, H4)                                    # sigma(i), sigma(f), tanh(g), sigma(o)
         TC = gx.new_empty(D, T, B, H)                                    # tanh(c_t)
         h_last = gx.new_zeros(D, B, H)
-        Wt = _lowp(W_hh.transpose(1, 2), dt)                             # (2, H, 4H)
+        Wt, product = _lowp(W_hh.transpose(1, 2), dt), _product(dt)     # (2, H, 4H)
         for t in range(T):
             n, n1 = ns[t], (ns[t + 1] if t + 1 < T else 0)               # drawings still going at t (a prefix), and at t + 1
             a = A[:, t, :n]                                              # (2, n, 4H)
-            for d in range(D):                                           # W_ih x_t + W_hh h_{t-1}
-                if dt is None: torch.addmm(gx[d, t, :n], Hs[d, t, :n], Wt[d], out=A[d, t, :n])
-                else: torch.add(gx[d, t, :n], torch.mm(Hs[d, t, :n].to(dt), Wt[d]), out=A[d, t, :n])
+            for d in range(D): product(gx[d, t, :n], Hs[d, t, :n], Wt[d], out=A[d, t, :n])   # W_ih x_t + W_hh h_{t-1}
             a[..., 2 * H:3 * H].mul_(2)
             a.sigmoid_()
             a[..., 2 * H:3 * H].mul_(2).sub_(1)                          # tanh(g) = 2 sigma(2 g) - 1
@@ -145,10 +149,8 @@ class _BiLSTMScanLast(torch.autograd.Function):
             deriv = a - a * a; deriv[..., 2 * H:3 * H] = 1 - g * g       # sigma' = s (1 - s), tanh' = 1 - tanh^2
             dg.mul_(deriv)
             dc[:, :n] = dct * f
-            for d in range(D):                                           # to h_{t-1}
-                if dt is None: torch.mm(dG[d, t, :n], W_hh[d], out=dh[d, :n])
-                else: dh[d, :n] = torch.mm(dG[d, t, :n].to(dt), W_lp[d])
-        dW_hh = _full(torch.bmm(_lowp(dG.view(D, T * B, H4).transpose(1, 2), dt), _lowp(Hs[:, :T].reshape(D, T * B, H), dt)), dt)   # one product per direction
+            for d in range(D): _mm(dG[d, t, :n], W_lp[d], dt, out=dh[d, :n])   # to h_{t-1}
+        dW_hh = _mm(dG.view(D, T * B, H4).transpose(1, 2), Hs[:, :T].reshape(D, T * B, H), dt)   # one product per direction
         return dG, dW_hh, None
 
 class Encoder(nn.Module):
@@ -193,7 +195,7 @@ class _LayerNormLSTMScan(torch.autograd.Function):
         ctx.dt = dt = _autocast_dtype()                                  # bfloat16 products under CPU autocast, float32 everything else
         with torch.autocast('cpu', enabled=False):
             return _LayerNormLSTMScan._forward(ctx, _full(gx, dt), _full(h0, dt), _full(c0, dt), W_h, gamma, beta, w_c, b_c,
-                                               None if mask is None else _full(mask, dt), forget_bias, eps, dt)
+                                               mask, forget_bias, eps, dt)                # the dropout mask is float32 already
 
     @staticmethod
     def _forward(ctx, gx, h0, c0, W_h, gamma, beta, w_c, b_c, mask, forget_bias, eps, dt):
@@ -264,9 +266,9 @@ class _LayerNormLSTMScan(torch.autograd.Function):
             dxh = dn * gamma
             m1, m2 = dxh.mean(-1, keepdim=True), torch.linalg.vecdot(dxh, xh).unsqueeze(-1) / H
             torch.mul(torch.addcmul(dxh - m1, xh, m2, value=-1), RS[t], out=dG[t])   # the same LN backward per gate
-            dh = _full(_lowp(dG[t].view(B, 4 * H), dt) @ W_lp, dt)        # to h_{t-1}
+            dh = _mm(dG[t].view(B, 4 * H), W_lp, dt)                     # to h_{t-1}
         dgx = dG.view(T, B, 4 * H)
-        dW_h = _full(_lowp(dgx.reshape(T * B, 4 * H).t(), dt) @ _lowp(Hs[:-1].reshape(T * B, H), dt), dt)   # one product for all steps
+        dW_h = _mm(dgx.reshape(T * B, 4 * H).t(), Hs[:-1].reshape(T * B, H), dt)   # one product for all steps
         return dgx, dh, dc, dW_h, dgamma.sum(0), dbeta.sum(0), dw_c.sum(0), db_c.sum(0), None, None, None
 
 class LayerNormLSTM(nn.Module):
@@ -526,9 +528,7 @@ def _sampling_cell(cell:LayerNormLSTM, dtype=None):
     gamma, beta = cell.gamma * two, cell.beta * two
     beta[2] += cell.forget_bias                                          # sigma(f + b_f)
     w_c, b_c = 2 * cell.ln_c.weight, 2 * cell.ln_c.bias                 # tanh(LN(c)) = 2 sigma(2 LN(c)) - 1
-    Wt = cell.W_h.weight.t().contiguous()                                # (H, 4H)
-    if dtype is not None: Wt = Wt.to(dtype)
-    product = _product(dtype)
+    Wt, product = _lowp(cell.W_h.weight.t().contiguous(), dtype), _product(dtype)   # (H, 4H)
     def step(gx, state):
         h, c = state
         a = product(gx, h, Wt).view(-1, 4, H)                           # W_x x_t + W_z z + W_h h_{t-1}
@@ -545,7 +545,7 @@ def _sampling_loop(model, precision:str) -> tuple:
     if precision not in PRECISIONS: raise SinglelineError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
     dtype = PRECISIONS[precision]
     Wyt = model.fc_y.weight.t().contiguous()                                              # (H, 6M + 3)
-    return _sampling_cell(model.decoder, dtype), _product(dtype), (Wyt if dtype is None else Wyt.to(dtype))
+    return _sampling_cell(model.decoder, dtype), _product(dtype), _lowp(Wyt, dtype)
 
 def _strokes3(S, scale:float) -> list:
     "Sampled stroke-5 rows (B, T, 5) without start token → stroke-3 float arrays in data units, cut at the end state."
@@ -608,10 +608,11 @@ def decode_stepwise(model:SketchRNN, S_in, z=None, precision:str='fp32') -> dict
     cell = model.decoder
     z = z if model.hp.conditional else None
     state, gz = model.initial_state(z, len(S_in))
+    gx = cell.W_x(S_in)                                                                   # (B, T, 4H), all steps in one product
+    if gz is not None: gx = gx + gz[:, None]
     ys = []
     for t in range(S_in.shape[1]):
-        gx = cell.W_x(S_in[:, t]) + (gz if gz is not None else 0)                       # (B, 4H)
-        state = step(gx, state)
+        state = step(gx[:, t], state)
         ys.append(product(model.fc_y.bias, state[0], Wyt))                              # (B, 6M + 3)
     return gmm_params(torch.stack(ys, 1), model.hp.num_mixture)
 
@@ -655,6 +656,12 @@ def interpolate(model:SketchRNN, a, b, steps:int=8, scale:float=1.0, temperature
     z = torch.stack([slerp(mu[0].cpu(), mu[1].cpu(), t) for t in np.linspace(0, 1, steps)])
     return generate(model, z=z, temperature=temperature, seed=seed, scale=scale)
 
+def _completion_prefix(partial, scale:float, max_seq_len:int) -> tuple:
+    "A beginning (stroke-3, data units) → its stroke-5 rows (T, 5) for a decoder to read, and the points left under `max_seq_len`."
+    room = max_seq_len - len(partial)
+    if room <= 0: raise SinglelineError(f"the partial drawing has {len(partial)} points: no room left under max_seq_len={max_seq_len}")
+    return to_stroke5(partial * [1 / scale, 1 / scale, 1], start_token=False), room
+
 def complete(model:SketchRNN, partial, n:int=8, scale:float=1.0, temperature:float=0.4, seed:int=None, z=None) -> list:
     "`n` completions of the stroke-3 drawing `partial` (data units): the decoder reads it, then continues; each result includes `partial`."
     partial = np.asarray(partial, dtype=np.float64)
@@ -663,8 +670,6 @@ def complete(model:SketchRNN, partial, n:int=8, scale:float=1.0, temperature:flo
         g = torch.Generator().manual_seed(seed or 0)
         z = mu.cpu() + torch.exp(sigma_hat.cpu() / 2) * torch.randn(n, mu.shape[1], generator=g)
     elif model.hp.conditional: z = torch.as_tensor(z).expand(n, -1)
-    P = to_stroke5(partial * [1 / scale, 1 / scale, 1], start_token=False)
-    room = model.hp.max_seq_len - len(partial)
-    if room <= 0: raise SinglelineError(f"the partial drawing has {len(partial)} points: no room left under max_seq_len={model.hp.max_seq_len}")
+    P, room = _completion_prefix(partial, scale, model.hp.max_seq_len)
     rest = generate(model, n=n, z=z, temperature=temperature, seed=seed, scale=scale, prefix=P, max_len=room)
     return [np.concatenate([partial, r]) for r in rest]

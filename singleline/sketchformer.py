@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import *
-from .sketch_rnn import gmm_params, reconstruction_loss, sample_step, stroke5_dataset, _strokes3
+from .sketch_rnn import gmm_params, reconstruction_loss, sample_step, stroke5_dataset, _strokes3, _completion_prefix
 
 # %% auto #0
 __all__ = ['SketchformerConfig', 'learning_rate_at', 'CausalSelfAttention', 'Block', 'Sketchformer', 'generate_sketches']
@@ -37,6 +37,9 @@ class SketchformerConfig:
     random_scale_factor: float = 0.15    # augmentation: x and y each stretched by U(1 - f, 1 + f)
     augment_stroke_prob: float = 0.1     # augmentation: chance of dropping each droppable point
 
+    def __post_init__(self):
+        if self.d_model % self.n_heads: raise SinglelineError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
+
     @classmethod
     def tiny(cls, **kw) -> 'SketchformerConfig':
         "A very small model for tests and examples."
@@ -45,9 +48,7 @@ class SketchformerConfig:
     @classmethod
     def from_dict(cls, d:dict) -> 'SketchformerConfig':
         "Build from a dict, refusing unknown keys with a one-line error."
-        c = config_from_dict(cls, d, 'Sketchformer setting')
-        if c.d_model % c.n_heads: raise SinglelineError(f"d_model ({c.d_model}) must be a multiple of n_heads ({c.n_heads})")
-        return c
+        return config_from_dict(cls, d, 'Sketchformer setting')
 
 def learning_rate_at(step, hp:SketchformerConfig) -> float:
     "Linear warm-up to `learning_rate`, then SketchRNN's exponential decay towards `min_learning_rate`."
@@ -99,7 +100,6 @@ class Sketchformer(nn.Module):
     def __init__(self, hp:SketchformerConfig=None):
         super().__init__()
         self.hp = hp = hp or SketchformerConfig()
-        if hp.d_model % hp.n_heads: raise SinglelineError(f"d_model ({hp.d_model}) must be a multiple of n_heads ({hp.n_heads})")
         self.embed = nn.Linear(5, hp.d_model)                            # a point's vector: W_e S_t + b_e
         self.pos = nn.Embedding(hp.max_seq_len + 1, hp.d_model)          # one learned vector per position 0 .. N_max
         self.drop = nn.Dropout(hp.dropout)
@@ -149,9 +149,7 @@ class Sketchformer(nn.Module):
     def complete_drawings(self, partial, n:int=8, temperature:float=0.4, scale:float=1.0, seed:int=None) -> list:
         "`n` completions of the stroke-3 drawing `partial` (data units); each result includes `partial`."
         partial = np.asarray(partial, dtype=np.float64)
-        room = self.hp.max_seq_len - len(partial)
-        if room <= 0: raise SinglelineError(f"the partial drawing has {len(partial)} points: no room left under max_seq_len={self.hp.max_seq_len}")
-        P = to_stroke5(partial * [1 / scale, 1 / scale, 1], start_token=False)   # (T, 5): the points as they were drawn
+        P, room = _completion_prefix(partial, scale, self.hp.max_seq_len)
         rest = generate_sketches(self, n, temperature=temperature, prefix=P, seed=seed, scale=scale, max_len=room)
         return [np.concatenate([partial, r]) for r in rest]
 
