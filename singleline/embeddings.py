@@ -7,8 +7,8 @@ from __future__ import annotations
 import os, io, re, json, math, hashlib, base64, socket, html as _html
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-import numpy as np
-from PIL import Image, ImageOps, ImageFilter, UnidentifiedImageError
+import numpy as np, cv2
+from PIL import Image, ImageOps, UnidentifiedImageError
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import *
 from .display import tile_images
@@ -380,9 +380,10 @@ class GrayTransform:
     "A page (read at about twice `size`) → `(1, S, S)` tensor: padded square, thin lines thickened, shrunk; ink = 1 and white paper = 0."
     def __init__(self, size:int): self.size = size
     def __call__(self, im:Image.Image):
-        im = pad_square(im.convert('L')).filter(ImageFilter.MinFilter(3))      # a 3×3 minimum keeps one-pixel lines dark through the shrink
-        im = im.resize((self.size, self.size), Image.BOX)
-        return torch.from_numpy(1 - np.asarray(im, dtype=np.float32) / 255)[None]
+        a = np.asarray(pad_square(im.convert('L')))
+        a = cv2.erode(a, np.ones((3, 3), np.uint8))                             # a 3×3 minimum keeps one-pixel lines dark through the shrink
+        a = cv2.resize(a, (self.size, self.size), interpolation=cv2.INTER_AREA)  # each pixel the mean of the page area it covers
+        return torch.from_numpy(1 - a.astype(np.float32) / 255)[None]
 
 def _weights_id(model) -> str:
     h = hashlib.sha256()
