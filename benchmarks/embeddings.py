@@ -15,7 +15,7 @@
    default CLIP architecture; random weights, as no weights can be downloaded here: speed does not depend on them).
    Beside each ratio, the best ratio ANY pipeline could reach on this machine: per page, the forward pass costs t_fwd of
    wall clock and f of CPU (all its threads), reading + hashing + decoding + preprocessing costs d of CPU (timed one page
-   after another in this process); C cores can do no better than max(t_fwd, (f + d) / C) per page, so the bound is
+   after another, this thread's CPU clock); C cores can do no better than max(t_fwd, (f + d) / C) per page, so the bound is
    t_fwd / max(t_fwd, (f + d) / C), and 0.9 (f + d) / t_fwd cores would let the ratio reach 0.9 at this thread count.
 
 Prints a table and writes benchmarks/results/embeddings.json.
@@ -73,10 +73,10 @@ def throughput(files, backend, batch_size, workers, repeats=5):
     assert len(e) == n
     pages = _Pages([str(f) for f in files], backend, frozenset())
     dec = []
-    for _ in range(min(repeats, 3)):                                   # read + hash + decode + preprocess, one page after another
-        c = time.process_time()
+    for _ in range(min(repeats, 3)):                                   # read + hash + decode + preprocess, one page after another, in this thread
+        c = time.thread_time()                                          # (the process's clock would also count OpenMP threads spinning after the forward pass)
         for i in range(len(pages)): pages[i]
-        dec.append((time.process_time() - c) / len(pages))
+        dec.append((time.thread_time() - c) / len(pages))
     t_fwd, f, d, C = 1 / max(bare), float(np.median(fwd_cpu)), min(dec), os.cpu_count() or 1
     return {'pipeline': max(pipe), 'bare': max(bare), 'pipeline_runs': pipe, 'bare_runs': bare, 'decode_cpu_ms': d * 1e3, 'forward_cpu_ms': f * 1e3,
             'bound': t_fwd / max(t_fwd, (f + d) / C), 'cores_for_0.9': 0.9 * (f + d) / t_fwd,
