@@ -13,10 +13,10 @@ import torch.nn.functional as F
 from .core import *
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'HParams', 'reverse_within', 'Encoder', 'LayerNormLSTM', 'gmm_params', 'bivariate_normal_log_prob',
-           'mixture_log_prob', 'reconstruction_loss', 'kl_loss', 'kl_weight_at', 'learning_rate_at', 'SketchRNN',
-           'stroke5_dataset', 'sample_step', 'generate', 'decode_stepwise', 'slerp', 'encode_drawings', 'reconstruct',
-           'interpolate', 'complete']
+__all__ = ['PRECISIONS', 'HParams', 'linear', 'Linear', 'reverse_within', 'Encoder', 'LayerNormLSTM', 'gmm_params',
+           'bivariate_normal_log_prob', 'mixture_log_prob', 'reconstruction_loss', 'kl_loss', 'kl_weight_at',
+           'learning_rate_at', 'SketchRNN', 'stroke5_dataset', 'sample_step', 'generate', 'decode_stepwise', 'slerp',
+           'encode_drawings', 'reconstruct', 'interpolate', 'complete']
 
 # %% ../nbs/60_sketch_rnn.ipynb #128d355c
 @dataclass
@@ -79,16 +79,57 @@ def _add(b, y, out=None):
     if out is not None: return out.copy_(y) if b is None else torch.add(b, y, out=out)
     return y if b is None else y.add_(b)
 
+def _nt(a, B):
+    "a B^T for matrices a (M, K) and B (N, K) → (M, N): in float32 on an x86 CPU by oneDNN, which uses the CPU's widest vector instructions where the default BLAS (MKL) may not (2–4× faster on AMD EPYC for this project's shapes; the same float32 arithmetic, only the order of the sums differs); otherwise by the default BLAS."
+    op = _onednn_linear() if a.device.type == 'cpu' and a.dtype == B.dtype == torch.float32 and a.numel() and B.numel() else None
+    return op(a, B, None, 'none', [], '') if op is not None else a @ B.t()
+
 def _right_product(W, dtype=None):
-    "`x ↦ b + x W` for a fixed W (K, N), the product at every step of a recurrence: (B, K) → (B, N), b optional, into `out` when given. With a `dtype` (bfloat16) both factors are rounded to it and the result is float32. In float32 on an x86 CPU it runs on oneDNN, which uses the CPU's widest vector instructions where the default BLAS (MKL) may not: 2.3× faster on AMD EPYC for these shapes, the same float32 arithmetic (only the order of the sums differs)."
+    "`x ↦ b + x W` for a fixed W (K, N), the product at every step of a recurrence: (B, K) → (B, N), b optional, into `out` when given. With a `dtype` (bfloat16) both factors are rounded to it and the result is float32; float32 products go through `_nt`."
     if dtype is not None:
         W_lp = W.to(dtype)
         return lambda x, b=None, out=None: _add(b, torch.matmul(x.to(dtype), W_lp).float(), out)
-    op = _onednn_linear() if W.device.type == 'cpu' and W.dtype == torch.float32 else None
-    if op is not None:
-        W_n = W.t().contiguous()                                        # (N, K): the op's weight layout
-        return lambda x, b=None, out=None: _add(b, op(x, W_n, None, 'none', [], '') if len(x) else x @ W, out)
-    return lambda x, b=None, out=None: torch.matmul(x, W, out=out) if b is None else torch.addmm(b, x, W, out=out)
+    W_n = W.t().contiguous()                                            # (N, K), once for all steps
+    return lambda x, b=None, out=None: _add(b, _nt(x, W_n), out)
+
+def _weight_grad(dy, x, dtype=None):
+    "dL/dW = dy^T x for y = x W^T over N rows: dy (N, O), x (N, K) → (O, K), computed with the smaller of O and K as the product's rows (for a thin side such as W_x's 5 inputs, 15× faster than the other way round, with MKL and oneDNN alike); `dtype`: see `_mm`."
+    if dtype is not None:
+        return _mm(dy.t(), x, dtype) if dy.shape[1] <= x.shape[1] else _mm(x.t(), dy, dtype).t().contiguous()
+    return _nt(dy.t(), x.t()) if dy.shape[1] <= x.shape[1] else _nt(x.t(), dy.t()).t().contiguous()
+
+class _Linear(torch.autograd.Function):
+    "y = x W^T + b on the CPU, its three products by `_nt` / `_weight_grad`, in bfloat16 under CPU autocast (summed in float32)."
+    @staticmethod
+    def forward(ctx, x, W, b):
+        ctx.dt = dt = _autocast_dtype()
+        with torch.autocast('cpu', enabled=False):
+            x2 = x.reshape(-1, x.shape[-1])                               # (N, K)
+            y = _mm(x2, W.t(), dt) if dt is not None else _nt(x2, W)     # (N, O)
+            if b is not None: y.add_(b)
+        ctx.save_for_backward(x2, W)
+        ctx.x_shape, ctx.has_b = x.shape, b is not None
+        return y.view(*x.shape[:-1], W.shape[0])
+
+    @staticmethod
+    def backward(ctx, dy):
+        x2, W = ctx.saved_tensors
+        dt, dy2 = ctx.dt, dy.reshape(-1, dy.shape[-1]).float()           # (N, O)
+        dx = dW = db = None
+        if ctx.needs_input_grad[0]: dx = (_mm(dy2, W, dt) if dt is not None else _nt(dy2, W.t().contiguous())).view(ctx.x_shape)   # dy W
+        if ctx.needs_input_grad[1]: dW = _weight_grad(dy2, x2, dt)
+        if ctx.has_b and ctx.needs_input_grad[2]: db = dy2.sum(0)
+        return dx, dW, db
+
+def linear(x, W, b=None):
+    "`F.linear(x, W, b)`; on the CPU (float32, or float32 weights under autocast) through `_Linear`: oneDNN products, dL/dW the fast way round."
+    if x.device.type == 'cpu' and W.dtype == torch.float32 and x.dtype in (torch.float32, torch.bfloat16) and (x.dtype == W.dtype or torch.is_autocast_enabled('cpu')):
+        return _Linear.apply(x, W, b)
+    return F.linear(x, W, b)
+
+class Linear(nn.Linear):
+    "`nn.Linear` (the same parameters and state_dict) whose products go through `linear`."
+    def forward(self, x): return linear(x, self.weight, self.bias)
 
 def _full(x, dtype):
     "x in float32 when the products are in a lower `dtype` (autocast may hand over bfloat16 inputs); x itself otherwise."
@@ -168,7 +209,7 @@ class _BiLSTMScanLast(torch.autograd.Function):
             dg.mul_(deriv)
             dc[:, :n] = dct * f
             for d in range(D): W_hh_[d](dG[d, t, :n], out=dh[d, :n])   # to h_{t-1}
-        dW_hh = _mm(dG.view(D, T * B, H4).transpose(1, 2), Hs[:, :T].reshape(D, T * B, H), dt)   # one product per direction
+        dW_hh = torch.stack([_weight_grad(dG[d].view(T * B, H4), Hs[d, :T].reshape(T * B, H), dt) for d in range(D)])   # one product per direction
         return dG, dW_hh, None
 
 class Encoder(nn.Module):
@@ -177,8 +218,8 @@ class Encoder(nn.Module):
         super().__init__()
         self.lstm_fw = nn.LSTM(5, hp.enc_rnn_size, batch_first=True)     # reads S_1 .. S_Ns
         self.lstm_bw = nn.LSTM(5, hp.enc_rnn_size, batch_first=True)     # reads S_Ns .. S_1
-        self.fc_mu = nn.Linear(2 * hp.enc_rnn_size, hp.z_size)
-        self.fc_sigma = nn.Linear(2 * hp.enc_rnn_size, hp.z_size)
+        self.fc_mu = Linear(2 * hp.enc_rnn_size, hp.z_size)
+        self.fc_sigma = Linear(2 * hp.enc_rnn_size, hp.z_size)
 
     def forward(self, S, lengths, fused:bool=True):
         "S: (B, T, 5) drawing without the start token; lengths: (B,) real points → mu, sigma_hat: (B, N_z)."
@@ -286,7 +327,7 @@ class _LayerNormLSTMScan(torch.autograd.Function):
             torch.mul(torch.addcmul(dxh - m1, xh, m2, value=-1), RS[t], out=dG[t])   # the same LN backward per gate
             dh = W_h_(dG[t].view(B, 4 * H))                               # to h_{t-1}
         dgx = dG.view(T, B, 4 * H)
-        dW_h = _mm(dgx.reshape(T * B, 4 * H).t(), Hs[:-1].reshape(T * B, H), dt)   # one product for all steps
+        dW_h = _weight_grad(dgx.reshape(T * B, 4 * H), Hs[:-1].reshape(T * B, H), dt)   # one product for all steps
         return dgx, dh, dc, dW_h, dgamma.sum(0), dbeta.sum(0), dw_c.sum(0), db_c.sum(0), None, None, None
 
 class LayerNormLSTM(nn.Module):
@@ -295,8 +336,8 @@ class LayerNormLSTM(nn.Module):
         super().__init__()
         H = self.hidden_size = hidden_size
         self.layer_norm, self.dropout_p, self.forget_bias = layer_norm, 1.0 - dropout_keep, forget_bias
-        self.W_x = nn.Linear(input_size, 4 * H, bias=not layer_norm)   # input half of W, bias only without LN
-        self.W_h = nn.Linear(H, 4 * H, bias=False)                    # recurrent half of W
+        self.W_x = Linear(input_size, 4 * H, bias=not layer_norm)   # input half of W, bias only without LN
+        self.W_h = Linear(H, 4 * H, bias=False)                    # recurrent half of W
         with torch.no_grad():
             for k in range(4): nn.init.orthogonal_(self.W_h.weight[k * H:(k + 1) * H])   # orthogonal recurrent weights per gate, as Magenta
         if layer_norm:
@@ -331,10 +372,7 @@ class LayerNormLSTM(nn.Module):
     def forward(self, x, state, gz=None, fused:bool=True):
         "x: (B, T, I) inputs, state: (h, c), gz: (B, 4H) extra constant input projection → outputs (B, T, H), (h, c)."
         B, T, _ = x.shape
-        # (T, B, 4H), all steps in one product. W_x^T is made contiguous so that autograd's dL/dW_x^T is x^T (TB, 4H), a fast
-        # (I, TB)(TB, 4H) product (with W_x's own layout it is (4H, TB)(TB, I), ten times slower on a CPU)
-        x2, Wt = x.transpose(0, 1).reshape(T * B, -1), self.W_x.weight.t().contiguous()
-        gx = (x2 @ Wt if self.W_x.bias is None else torch.addmm(self.W_x.bias, x2, Wt)).view(T, B, -1)
+        gx = self.W_x(x.transpose(0, 1))                                   # (T, B, 4H), all steps in one product
         if gz is not None: gx = gx + gz                                   # z's part, computed once (not in place: no copies in backward)
         mask = self.dropout_mask(T, B, gx)
         h0, c0 = state
@@ -424,10 +462,10 @@ class SketchRNN(nn.Module):
         H, M = hp.dec_rnn_size, hp.num_mixture
         if hp.conditional:
             self.encoder = Encoder(hp)
-            self.fc_h0 = nn.Linear(hp.z_size, 2 * H)                    # [h_0; c_0] = tanh(W_z z + b_z)
-            self.W_z = nn.Linear(hp.z_size, 4 * H, bias=False)          # z's part of the decoder's input projection
+            self.fc_h0 = Linear(hp.z_size, 2 * H)                    # [h_0; c_0] = tanh(W_z z + b_z)
+            self.W_z = Linear(hp.z_size, 4 * H, bias=False)          # z's part of the decoder's input projection
         self.decoder = LayerNormLSTM(5, H, hp.layer_norm, hp.recurrent_dropout_prob if hp.use_recurrent_dropout else 1.0, hp.forget_bias)
-        self.fc_y = nn.Linear(H, 6 * M + 3)                             # y_i = W_y h_i + b_y
+        self.fc_y = Linear(H, 6 * M + 3)                             # y_i = W_y h_i + b_y
 
     # -- pieces ---------------------------------------------------------------------------------------------------
     def encode(self, S5, lengths, sample:bool=True):
