@@ -98,15 +98,18 @@ def _weight_grad(dy, x, dtype=None):
         return _mm(dy.t(), x, dtype) if dy.shape[1] <= x.shape[1] else _mm(x.t(), dy, dtype).t().contiguous()
     return _nt(dy.t(), x.t()) if dy.shape[1] <= x.shape[1] else _nt(x.t(), dy.t()).t().contiguous()
 
+def _linear_forward(x, W, b, dt):
+    "x (..., K) flattened to x2 (N, K), and x2 W^T + b (N, O) in float32: the product in `dt` (bfloat16) or by `_nt`."
+    x2 = x.reshape(-1, x.shape[-1])
+    y = _mm(x2, W.t(), dt) if dt is not None else _nt(x2, W)
+    return x2, (y if b is None else y.add_(b))
+
 class _Linear(torch.autograd.Function):
     "y = x W^T + b on the CPU, its three products by `_nt` / `_weight_grad`, in bfloat16 under CPU autocast (summed in float32)."
     @staticmethod
     def forward(ctx, x, W, b):
         ctx.dt = dt = _autocast_dtype()
-        with torch.autocast('cpu', enabled=False):
-            x2 = x.reshape(-1, x.shape[-1])                               # (N, K)
-            y = _mm(x2, W.t(), dt) if dt is not None else _nt(x2, W)     # (N, O)
-            if b is not None: y.add_(b)
+        with torch.autocast('cpu', enabled=False): x2, y = _linear_forward(x, W, b, dt)   # (N, K), (N, O)
         ctx.save_for_backward(x2, W)
         ctx.x_shape, ctx.has_b = x.shape, b is not None
         return y.view(*x.shape[:-1], W.shape[0])
@@ -123,9 +126,11 @@ class _Linear(torch.autograd.Function):
 
 def linear(x, W, b=None):
     "`F.linear(x, W, b)`; on the CPU (float32, or float32 weights under autocast) through `_Linear`: oneDNN products, dL/dW the fast way round."
-    if x.device.type == 'cpu' and W.dtype == torch.float32 and x.dtype in (torch.float32, torch.bfloat16) and (x.dtype == W.dtype or torch.is_autocast_enabled('cpu')):
-        return _Linear.apply(x, W, b)
-    return F.linear(x, W, b)
+    if not (x.device.type == 'cpu' and W.dtype == torch.float32 and x.dtype in (torch.float32, torch.bfloat16) and (x.dtype == W.dtype or torch.is_autocast_enabled('cpu'))):
+        return F.linear(x, W, b)
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, W, b)): return _Linear.apply(x, W, b)
+    dt = _autocast_dtype()
+    with torch.autocast('cpu', enabled=False): return _linear_forward(x, W, b, dt)[1].view(*x.shape[:-1], W.shape[0])   # no graph: sampling
 
 class Linear(nn.Linear):
     "`nn.Linear` (the same parameters and state_dict) whose products go through `linear`."
