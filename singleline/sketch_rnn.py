@@ -341,8 +341,8 @@ class LayerNormLSTM(nn.Module):
         super().__init__()
         H = self.hidden_size = hidden_size
         self.layer_norm, self.dropout_p, self.forget_bias = layer_norm, 1.0 - dropout_keep, forget_bias
-        self.W_x = Linear(input_size, 4 * H, bias=not layer_norm)   # input half of W, bias only without LN
-        self.W_h = Linear(H, 4 * H, bias=False)                    # recurrent half of W
+        self.W_x = Linear(input_size, 4 * H, bias=not layer_norm)      # input half of W, bias only without LN
+        self.W_h = Linear(H, 4 * H, bias=False)                       # recurrent half of W
         with torch.no_grad():
             for k in range(4): nn.init.orthogonal_(self.W_h.weight[k * H:(k + 1) * H])   # orthogonal recurrent weights per gate, as Magenta
         if layer_norm:
@@ -467,10 +467,10 @@ class SketchRNN(nn.Module):
         H, M = hp.dec_rnn_size, hp.num_mixture
         if hp.conditional:
             self.encoder = Encoder(hp)
-            self.fc_h0 = Linear(hp.z_size, 2 * H)                    # [h_0; c_0] = tanh(W_z z + b_z)
-            self.W_z = Linear(hp.z_size, 4 * H, bias=False)          # z's part of the decoder's input projection
+            self.fc_h0 = Linear(hp.z_size, 2 * H)                       # [h_0; c_0] = tanh(W_z z + b_z)
+            self.W_z = Linear(hp.z_size, 4 * H, bias=False)             # z's part of the decoder's input projection
         self.decoder = LayerNormLSTM(5, H, hp.layer_norm, hp.recurrent_dropout_prob if hp.use_recurrent_dropout else 1.0, hp.forget_bias)
-        self.fc_y = Linear(H, 6 * M + 3)                             # y_i = W_y h_i + b_y
+        self.fc_y = Linear(H, 6 * M + 3)                                # y_i = W_y h_i + b_y
 
     # -- pieces ---------------------------------------------------------------------------------------------------
     def encode(self, S5, lengths, sample:bool=True):

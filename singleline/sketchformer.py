@@ -61,8 +61,8 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, hp:SketchformerConfig):
         super().__init__()
         self.n_heads = hp.n_heads
-        self.qkv = Linear(hp.d_model, 3 * hp.d_model)                 # W_Q, W_K, W_V in one product
-        self.proj = Linear(hp.d_model, hp.d_model)                    # W_O
+        self.qkv = Linear(hp.d_model, 3 * hp.d_model)                    # W_Q, W_K, W_V in one product
+        self.proj = Linear(hp.d_model, hp.d_model)                       # W_O
         self.resid_drop = nn.Dropout(hp.dropout)
 
     def forward(self, x, cache:dict=None):
@@ -100,12 +100,12 @@ class Sketchformer(nn.Module):
     def __init__(self, hp:SketchformerConfig=None):
         super().__init__()
         self.hp = hp = hp or SketchformerConfig()
-        self.embed = Linear(5, hp.d_model)                            # a point's vector: W_e S_t + b_e
+        self.embed = Linear(5, hp.d_model)                               # a point's vector: W_e S_t + b_e
         self.pos = nn.Embedding(hp.max_seq_len + 1, hp.d_model)          # one learned vector per position 0 .. N_max
         self.drop = nn.Dropout(hp.dropout)
         self.blocks = nn.ModuleList(Block(hp) for _ in range(hp.n_layers))
         self.ln_f = nn.LayerNorm(hp.d_model)
-        self.fc_y = Linear(hp.d_model, 6 * hp.num_mixture + 3)       # y_t = W_y x_t + b_y, as SketchRNN
+        self.fc_y = Linear(hp.d_model, 6 * hp.num_mixture + 3)          # y_t = W_y x_t + b_y, as SketchRNN
         for name, p in self.named_parameters():                          # GPT-2's initialisation
             if p.dim() > 1: nn.init.normal_(p, 0., 0.02 / (math.sqrt(2 * hp.n_layers) if name.endswith(('proj.weight', 'mlp.2.weight')) else 1.))
             elif name.endswith('bias'): nn.init.zeros_(p)
