@@ -10,7 +10,7 @@
    clusters of the test book labelled by their majority kind (what a person does with the cluster galleries).
    Precision and recall of the kept line-drawing pages against the synthetic truth.
 3. Throughput, same run, same pages and batches: `embed_pages` from files (read + hash + decode in DataLoader
-   workers overlapped with the model where cores are free, else between batches: `default_workers`) versus the bare forward pass over the already decoded batches, for the
+   workers, the CPU's cores shared between decoding and the model by `split_cores`) versus the bare forward pass over the already decoded batches, for the
    trained CNN, torchvision's resnet18 (1 channel, random init, as `arch='resnet18'`) and open_clip ViT-B-32 (the
    default CLIP architecture; random weights, as no weights can be downloaded here: speed does not depend on them).
    Beside each ratio, the best ratio ANY pipeline could reach on this machine: per page, the forward pass costs t_fwd of
@@ -28,7 +28,7 @@ import torch
 os.environ.setdefault('SINGLELINE_QUIET', '1')
 from singleline.synth import write_sketchbook
 from singleline.embeddings import (CnnConfig, load_cnn, EmbedConfig, ClipBackend, CnnBackend, PageCNN, train_page_cnn, labelled_pages,
-                                   embed_pages, page_loader, train_probe, cluster_pages, list_images, _Pages)
+                                   embed_pages, page_loader, train_probe, cluster_pages, list_images, _Pages, BatchReport)
 
 def book(folder, pages, seed, number, width, height, labelled):
     "Write (or reuse) a synthetic sketchbook; a labelled one is sorted into one folder per kind."
@@ -62,14 +62,14 @@ def throughput(files, backend, batch_size, workers, repeats=5):
     cfg = EmbedConfig(batch_size=batch_size, num_workers=workers, cache=False)
     for x in batches: backend.encode(x)                                                               # warm-up
     embed_pages(files, backend, cfg)
-    bare, pipe, fwd_cpu = [], [], []
+    bare, pipe, fwd_cpu, infos = [], [], [], []
     for _ in range(repeats):
         t, c = time.perf_counter(), time.process_time()
         for x in batches: backend.encode(x)
         bare.append(n / (time.perf_counter() - t)); fwd_cpu.append((time.process_time() - c) / n)
         t = time.perf_counter()
-        e = embed_pages(files, backend, cfg)
-        pipe.append(len(e) / (time.perf_counter() - t))
+        r = BatchReport(); e = embed_pages(files, backend, cfg, r)
+        pipe.append(len(e) / (time.perf_counter() - t)); infos.append(r.info)
     assert len(e) == n
     pages = _Pages([str(f) for f in files], backend, frozenset())
     dec = []
@@ -80,7 +80,7 @@ def throughput(files, backend, batch_size, workers, repeats=5):
     t_fwd, f, d, C = 1 / max(bare), float(np.median(fwd_cpu)), min(dec), os.cpu_count() or 1
     return {'pipeline': max(pipe), 'bare': max(bare), 'pipeline_runs': pipe, 'bare_runs': bare, 'decode_cpu_ms': d * 1e3, 'forward_cpu_ms': f * 1e3,
             'bound': t_fwd / max(t_fwd, (f + d) / C), 'cores_for_0.9': 0.9 * (f + d) / t_fwd,
-            'paired_median': float(np.median(np.array(pipe) / np.array(bare))), 'workers': page_loader(files, backend, batch_size, workers).num_workers}
+            'paired_median': float(np.median(np.array(pipe) / np.array(bare))), 'workers': infos[int(np.argmax(pipe))]['workers'], 'threads': infos[int(np.argmax(pipe))]['threads'], 'splits': infos}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -145,9 +145,9 @@ def main():
     for name, p in (('probe (logistic regression)', p_probe), ('k-means 8 clusters, majority label', p_clusters)):
         print(f"{name:<34}{p[0]:>10.3f}{p[1]:>9.3f}{p[2]:>9d}{p[3]:>9d}")
     print(f"probe confusions: {', '.join(confusions) or 'none'}; pages kept or dropped wrongly: {', '.join(probe_errors) or 'none'}\n")
-    print(f"{'throughput (pages/s, best of 5)':<38}{'px':>5}{'pages':>7}{'workers':>8}{'embed_pages':>13}{'bare fwd':>10}{'ratio':>8}{'paired median':>15}"
+    print(f"{'throughput (pages/s, best of 5)':<38}{'px':>5}{'pages':>7}{'thr+wkr':>8}{'embed_pages':>13}{'bare fwd':>10}{'ratio':>8}{'paired median':>15}"
           f"{'decode CPU ms':>15}{'fwd CPU ms':>12}{'bound here':>12}{'cores for 0.9':>15}")
-    for name, px, n, r in rows: print(f"{name:<38}{px:>5}{n:>7}{r['workers']:>8}{r['pipeline']:>13.1f}{r['bare']:>10.1f}{r['pipeline'] / r['bare']:>8.3f}{r['paired_median']:>15.3f}"
+    for name, px, n, r in rows: print(f"{name:<38}{px:>5}{n:>7}{str(r['threads']) + '+' + str(r['workers']):>8}{r['pipeline']:>13.1f}{r['bare']:>10.1f}{r['pipeline'] / r['bare']:>8.3f}{r['paired_median']:>15.3f}"
                                       f"{r['decode_cpu_ms']:>15.2f}{r['forward_cpu_ms']:>12.2f}{r['bound']:>12.3f}{r['cores_for_0.9']:>15.1f}")
     print(f"bound here: the best ratio any pipeline could reach with {os.cpu_count()} cores (decoding and the forward pass share them); "
           f"cores for 0.9: how many would let it reach 0.9")
@@ -156,7 +156,7 @@ def main():
            'probe': dict(zip(('precision', 'recall', 'false_positives', 'false_negatives'), p_probe)), 'probe_confusions': confusions, 'probe_errors': probe_errors,
            'clusters': dict(zip(('precision', 'recall', 'false_positives', 'false_negatives'), p_clusters)),
            'throughput': [dict(model=n, image_size=px, pages=k, pipeline_pages_per_s=r['pipeline'], bare_forward_pages_per_s=r['bare'], ratio=r['pipeline'] / r['bare'],
-                           pipeline_runs=r['pipeline_runs'], bare_runs=r['bare_runs'], paired_median_ratio=r['paired_median'], workers=r['workers'],
+                           pipeline_runs=r['pipeline_runs'], bare_runs=r['bare_runs'], paired_median_ratio=r['paired_median'], workers=r['workers'], threads=r['threads'], splits=r['splits'],
                            decode_cpu_ms=r['decode_cpu_ms'], forward_cpu_ms=r['forward_cpu_ms'], bound_this_machine=r['bound'], cores_for_ratio_0_9=r['cores_for_0.9'])
                       for n, px, k, r in rows],
            'synth_seconds': t_synth, 'torch_threads': torch.get_num_threads(), 'cpus': os.cpu_count(), 'machine': platform.machine(),

@@ -31,6 +31,7 @@ class BatchReport:
     "What a batch did: how many items it finished, and each skipped item with its reason."
     done: int = 0                                         # items processed successfully
     skipped: list = field(default_factory=list)           # (item, reason) pairs
+    info: dict = field(default_factory=dict)              # how it ran, where it chose (e.g. threads and decoding workers)
     def skip(self, item, reason):
         "Record that `item` was skipped because of `reason`."
         self.skipped.append((str(item), str(reason)))

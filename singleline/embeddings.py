@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_embeddings.ipynb #4744e3f9
 from __future__ import annotations
-import os, io, re, json, math, hashlib, base64, socket, html as _html
+import os, io, re, json, math, time, hashlib, base64, socket, html as _html
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np, cv2
@@ -16,11 +16,12 @@ from .display import tile_images
 # %% auto #0
 __all__ = ['ARCHS', 'DEFAULT_PROMPTS', 'SPRITE_MAX', 'PALETTE', 'read_page', 'file_hash', 'pad_square', 'default_device',
            'ClipConfig', 'ClipBackend', 'load_clip', 'save_clip', 'EmbedConfig', 'PageEmbeddings', 'default_cache_dir',
-           'EmbeddingCache', 'default_workers', 'page_loader', 'embed_pages', 'CnnConfig', 'PageCNN', 'GrayTransform',
-           'CnnBackend', 'load_cnn', 'labelled_pages', 'train_page_cnn', 'PageRules', 'cluster_pages', 'train_probe',
-           'zero_shot_rules', 'filter_pages', 'thumbnail', 'cluster_galleries', 'save_galleries', 'ClusterLabeller',
-           'sprite_cell', 'export_projector', 'project_2d', 'html_map', 'find_chromium', 'screenshot', 'embed_command',
-           'embed_train_command', 'cluster_command', 'filter_command', 'projector_command']
+           'EmbeddingCache', 'default_workers', 'split_cores', 'page_loader', 'embed_pages', 'CnnConfig', 'PageCNN',
+           'GrayTransform', 'CnnBackend', 'load_cnn', 'labelled_pages', 'train_page_cnn', 'PageRules', 'cluster_pages',
+           'train_probe', 'zero_shot_rules', 'filter_pages', 'thumbnail', 'cluster_galleries', 'save_galleries',
+           'ClusterLabeller', 'sprite_cell', 'export_projector', 'project_2d', 'html_map', 'find_chromium',
+           'screenshot', 'embed_command', 'embed_train_command', 'cluster_command', 'filter_command',
+           'projector_command']
 
 # %% ../nbs/10_embeddings.ipynb #100fb460
 def _to_8bit(im:Image.Image) -> Image.Image:
@@ -201,7 +202,7 @@ def save_clip(model, model_cfg:dict, folder, preprocess_cfg:dict=None) -> Path:
 class EmbedConfig:
     "How to run an embedder over many pages."
     batch_size: int = 32             # pages per forward pass
-    num_workers: int = None          # decoding processes (None: `default_workers`; 0: decode in the main process)
+    num_workers: int = None          # decoding processes (None: on the CPU, for 4 batches or more, the cores shared between decoding and the model by `split_cores` after a timed first batch, else `default_workers`; 0: decode in the main process)
     cache: bool = True               # reuse embeddings of pages seen before (same bytes, same model)
     cache_dir: str = None            # cache folder (None: $SINGLELINE_CACHE/embeddings, default ~/.cache/singleline/embeddings)
 
@@ -283,6 +284,12 @@ def default_workers(device:str="cpu") -> int:
     if device is not None and str(device).startswith("cpu"): return min(4, max(0, n - torch.get_num_threads()))   # a worker on a core the forward pass uses slows it more than it helps
     return min(8, max(1, n - 1))
 
+def split_cores(decode_s:float, forward_s:float, cores:int=None) -> tuple:
+    "(model threads, decoding workers) on `cores` CPU cores (default: all) when a page costs `decode_s` CPU seconds to read and decode and `forward_s` to embed. With every core busy, decoding needs `share` = C d / (d + f) of them: it gets that many workers rounded up (at most 8; none under half a core), the model the rest rounded, at least one thread; a decoding process and a model thread may then share a core, which is what a cheap model wants."
+    C = cores or os.cpu_count() or 1
+    share = C * decode_s / max(decode_s + forward_s, 1e-12)
+    return max(1, round(C - share)), (0 if share < 0.5 else min(8, math.ceil(share)))
+
 def page_loader(files, backend, batch_size:int=32, num_workers:int=None, known=frozenset()):
     "A DataLoader of `(indices, hashes, errors, decoded flags, images)` batches; workers decode while the model runs."
     from torch.utils.data import DataLoader
@@ -307,21 +314,42 @@ def embed_pages(files,                     # image files (paths)
     cache = EmbeddingCache(cfg.cache_dir or default_cache_dir(), backend.model_id) if cfg.cache else None
     known = frozenset(cache.vectors) if cache else frozenset()
     hashes, vecs, errors = [None] * len(files), [None] * len(files), {}
+    workers, threads = cfg.num_workers, torch.get_num_threads()
+    # on the CPU, for 4 batches or more: the first batch is decoded here, timed, and the cores shared for the rest by `split_cores`
+    start = cfg.batch_size if workers is None and str(getattr(backend, 'device', 'cpu')).startswith('cpu') and len(files) >= 4 * cfg.batch_size else 0
     bar = progress(None, desc='embedding pages', total=len(files))
     new = 0
+    def take(offset, idx, hs, errs, decoded, x) -> float:
+        "Embed a batch from the loader (indices from `offset`); the CPU seconds the model took."
+        nonlocal new
+        t = time.process_time()
+        out = backend.encode(x).numpy() if x is not None else None
+        spent = time.process_time() - t
+        j = 0
+        for i, h, e, d in zip(idx, hs, errs, decoded):
+            i += offset
+            if e is not None: errors[i] = e; continue
+            hashes[i] = h
+            if d: vecs[i] = out[j]; j += 1; new += 1
+            else: vecs[i] = cache.vectors[h]
+            if cache is not None: cache.vectors[h] = vecs[i]
+        bar.update(len(idx))
+        return spent
     try:
-        for idx, hs, errs, decoded, x in page_loader(files, backend, cfg.batch_size, cfg.num_workers, known):
-            out = backend.encode(x).numpy() if x is not None else None
-            j = 0
-            for i, h, e, d in zip(idx, hs, errs, decoded):
-                if e is not None: errors[i] = e; continue
-                hashes[i] = h
-                if d: vecs[i] = out[j]; j += 1; new += 1
-                else: vecs[i] = cache.vectors[h]
-                if cache is not None: cache.vectors[h] = vecs[i]
-            bar.update(len(idx))
+        if start:
+            t = time.thread_time()
+            batch = next(iter(page_loader(files[:start], backend, cfg.batch_size, 0, known)))   # read, hash, decode here
+            decode, n = time.thread_time() - t, sum(batch[3])
+            forward = take(0, *batch)
+            if n:                                                          # a cheap model is decode-bound: give decoding cores, in proportion
+                n_threads, workers = split_cores(decode / n, forward / n)
+                torch.set_num_threads(n_threads)
+        loader = page_loader(files[start:], backend, cfg.batch_size, workers, known)
+        report.info.update(threads=torch.get_num_threads(), workers=loader.num_workers)
+        for batch in loader: take(start, *batch)
     finally:
         bar.close()
+        torch.set_num_threads(threads)
         if cache is not None and new: cache.save()
     for i in sorted(errors): report.skip(files[i], errors[i])
     ok = [i for i in range(len(files)) if i not in errors]
