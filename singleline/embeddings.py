@@ -886,7 +886,7 @@ def embed_command(argv:list) -> int:
     ap.add_argument('--out', required=True, help='output .npz')
     _add_backend_args(ap)
     ap.add_argument('--batch-size', type=int, default=EmbedConfig.batch_size)
-    ap.add_argument('--workers', type=int, default=None, help='decoding processes (default: one per spare core, at most 4)')
+    ap.add_argument('--workers', type=int, default=None, help='decoding processes (default: on the CPU the cores are shared between decoding and the model after timing the first batch; on a GPU all cores but one, at most 8)')
     ap.add_argument('--no-cache', action='store_true', help='embed every page again, and do not update the cache')
     ap.add_argument('--cache-dir', help='cache folder (default $SINGLELINE_CACHE/embeddings or ~/.cache/singleline/embeddings)')
     a = ap.parse_args(argv)
@@ -896,7 +896,8 @@ def embed_command(argv:list) -> int:
     emb = embed_pages(files, backend, EmbedConfig(a.batch_size, a.workers, not a.no_cache, a.cache_dir), report)
     if not len(emb): raise SinglelineError(f"none of the {len(files)} images could be read")
     emb.save(a.out)
-    print(report.summary('pages')); print(f"wrote {a.out}: {len(emb)} × {emb.vectors.shape[1]} embeddings ({backend.model_id})")
+    print(report.summary('pages')); print(f"wrote {a.out}: {len(emb)} × {emb.vectors.shape[1]} embeddings ({backend.model_id}; "
+                                          f"model on {report.info.get('threads')} thread(s), {report.info.get('workers')} decoding process(es))")
     return 0
 
 def embed_train_command(argv:list) -> int:
