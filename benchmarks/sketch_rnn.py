@@ -66,9 +66,19 @@ def turn(a, side):
     while not all((sync / n).exists() for n in need) and time.time() - t0 < 1800: time.sleep(0.2)
 
 
-def sample_threads(a) -> list:
-    "Thread counts to time sampling with (alone on the machine): 1 and --sample-threads."
-    return sorted({1, a.sample_threads or os.cpu_count() or 1})
+def time_sampling(a, sample, prefix='sample') -> dict:
+    """Time `sample()` (which seeds itself and returns the points it drew) --sample-repeats times with 1 thread and with
+    --sample-threads (alone on the machine): the best time, its thread count, every run, the points, points per second."""
+    import torch
+    runs = {}
+    for threads in sorted({1, a.sample_threads or os.cpu_count() or 1}):
+        torch.set_num_threads(threads)
+        for r in range(a.sample_repeats):                               # the same drawings and seeds each time
+            s = time.perf_counter(); points = sample()
+            runs.setdefault(threads, []).append(time.perf_counter() - s)
+    best = min(runs, key=lambda k: min(runs[k]))
+    t = min(runs[best])
+    return {f'{prefix}_s': t, f'{prefix}_threads': best, f'{prefix}_runs_s': runs, f'{prefix}_points': points, f'{prefix}_points_per_s': points / t}
 
 
 def sampled(a, side):
@@ -107,23 +117,13 @@ def child_ours(a, data):
     turn(a, 'ours')
     n = a.n_sample
     idx = np.arange(n) % len(valid)
-    res = {}
-    for precision in ('fp32', 'bf16'):
-        runs = {}
-        for threads in sample_threads(a):
-            torch.set_num_threads(threads)
-            for r in range(a.sample_repeats):                           # the same drawings and seeds each time
-                torch.manual_seed(0)
-                s = time.perf_counter()
-                with torch.no_grad():
-                    _, mu, sh = model.encode(S5[idx], lengths[idx])
-                    out = generate(model, z=mu + torch.exp(sh / 2) * torch.randn_like(mu), temperature=0.4, max_len=200, seed=0, precision=precision)
-                runs.setdefault(threads, []).append(time.perf_counter() - s)
-        pts = int(sum(len(d) for d in out))
-        best = min(runs, key=lambda k: min(runs[k]))
-        key = '' if precision == 'fp32' else '_bf16'
-        res.update({f'sample{key}_s': min(runs[best]), f'sample{key}_threads': best, f'sample{key}_runs_s': runs, f'sample{key}_points': pts,
-                    f'sample{key}_points_per_s': pts / min(runs[best])})
+    def sample(precision):
+        torch.manual_seed(0)
+        with torch.no_grad():
+            _, mu, sh = model.encode(S5[idx], lengths[idx])
+            out = generate(model, z=mu + torch.exp(sh / 2) * torch.randn_like(mu), temperature=0.4, max_len=200, seed=0, precision=precision)
+        return int(sum(len(d) for d in out))
+    res = {**time_sampling(a, lambda: sample('fp32')), **time_sampling(a, lambda: sample('bf16'), 'sample_bf16')}
     sampled(a, 'ours')
     return dict(impl='ours', steps=len(times), elapsed=elapsed, steps_per_s=len(times) / elapsed,
                 median_step_s=float(np.median(times)), median_step_cpu_s=float(np.median(cpu)), first_step_s=times[0], max_step_s=max(times), step_wall_s=sum(times), step_cpu_s=sum(cpu), valid_L_R=loss[0], valid_L_s=loss[1], valid_L_p=loss[2],
@@ -170,23 +170,18 @@ def child_peer(a, data):
     loss = common_loss(p, S5, lengths)
     # sampling: their Sampler path, one drawing per call, conditioned on each validation drawing
     turn(a, 'peer')
-    n = a.n_sample
-    runs = {}
-    for threads in sample_threads(a):
-        torch.set_num_threads(threads)
-        for r in range(a.sample_repeats):                               # the same drawings and seeds each time
-            torch.manual_seed(0); np.random.seed(0)
-            s = time.perf_counter(); points = 0
-            for i in range(n):
-                data_i = tr.valid_dataset[i % len(tr.valid_dataset)][0].unsqueeze(1)   # (202, 1, 5)
-                points += len(model.sample(data_i, 0.4)) - 1
-            runs.setdefault(threads, []).append(time.perf_counter() - s)
-    best = min(runs, key=lambda k: min(runs[k]))
-    t_sample = min(runs[best])
+    def sample():
+        torch.manual_seed(0); np.random.seed(0)
+        points = 0
+        for i in range(a.n_sample):
+            data_i = tr.valid_dataset[i % len(tr.valid_dataset)][0].unsqueeze(1)   # (202, 1, 5)
+            points += len(model.sample(data_i, 0.4)) - 1
+        return points
+    res = time_sampling(a, sample)
     sampled(a, 'peer')
     return dict(impl='singleline-models 0.0.2', steps=len(times), elapsed=elapsed, steps_per_s=len(times) / elapsed,
                 median_step_s=float(np.median(times)), median_step_cpu_s=float(np.median(cpu)), first_step_s=times[0], max_step_s=max(times), step_wall_s=sum(times), step_cpu_s=sum(cpu), valid_L_R=loss[0], valid_L_s=loss[1], valid_L_p=loss[2],
-                sample_s=t_sample, sample_threads=best, sample_runs_s=runs, sample_points=points, sample_points_per_s=points / t_sample, peak_rss_train_mb=rss_train,
+                **res, peak_rss_train_mb=rss_train,
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, scale=scale)
 
 

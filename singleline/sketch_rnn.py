@@ -57,12 +57,6 @@ class HParams:
 # %% ../nbs/60_sketch_rnn.ipynb #54f3b6f1
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}                     # the factors' dtype in the big matrix products (None: the weights' own)
 
-def _mm(x, W, dtype=None, out=None):
-    "x W (batched too); with a `dtype` (bfloat16) both factors are rounded to it (a no-op for a W already in it) and the float32 result is returned, or written into `out`."
-    if dtype is None: return torch.matmul(x, W, out=out)
-    y = torch.matmul(x.to(dtype), W.to(dtype)).float()
-    return y if out is None else out.copy_(y)
-
 @functools.cache
 def _onednn_linear():
     "oneDNN's float32 `x W^T` (the op PyTorch's compiler uses for linear layers on x86 CPUs), or None where it is missing or turned off (`SINGLELINE_FP32_GEMM=mkl`)."
@@ -79,29 +73,26 @@ def _add(b, y, out=None):
     if out is not None: return out.copy_(y) if b is None else torch.add(b, y, out=out)
     return y if b is None else y.add_(b)
 
-def _nt(a, B):
-    "a B^T for matrices a (M, K) and B (N, K) → (M, N): in float32 on an x86 CPU by oneDNN, which uses the CPU's widest vector instructions where the default BLAS (MKL) may not (2–4× faster on AMD EPYC for this project's shapes; the same float32 arithmetic, only the order of the sums differs); otherwise by the default BLAS."
+def _nt(a, B, dtype=None):
+    "a B^T for matrices a (M, K) and B (N, K) → (M, N), every product of the models. With a `dtype` (bfloat16) both factors are rounded to it (a no-op for a B already in it) and the result is float32. In float32 on an x86 CPU by oneDNN, which uses the CPU's widest vector instructions where the default BLAS (MKL) may not (2–4× faster on AMD EPYC for this project's shapes; the same float32 arithmetic, only the order of the sums differs); otherwise by the default BLAS."
+    if dtype is not None: return torch.matmul(a.to(dtype), B.t().to(dtype)).float()
     op = _onednn_linear() if a.device.type == 'cpu' and a.dtype == B.dtype == torch.float32 and a.numel() and B.numel() else None
     return op(a, B, None, 'none', [], '') if op is not None else a @ B.t()
 
 def _right_product(W, dtype=None):
-    "`x ↦ b + x W` for a fixed W (K, N), the product at every step of a recurrence: (B, K) → (B, N), b optional, into `out` when given. With a `dtype` (bfloat16) both factors are rounded to it and the result is float32; float32 products go through `_nt`."
-    if dtype is not None:
-        W_lp = W.to(dtype)
-        return lambda x, b=None, out=None: _add(b, torch.matmul(x.to(dtype), W_lp).float(), out)
-    W_n = W.t().contiguous()                                            # (N, K), once for all steps
-    return lambda x, b=None, out=None: _add(b, _nt(x, W_n), out)
+    "`x ↦ b + x W` for a fixed W (K, N), the product at every step of a recurrence: (B, K) → (B, N), b optional, into `out` when given; `dtype`: see `_nt`."
+    W_n = W.t().contiguous()                                            # (N, K), once for all steps (and rounded once)
+    if dtype is not None: W_n = W_n.to(dtype)
+    return lambda x, b=None, out=None: _add(b, _nt(x, W_n, dtype), out)
 
 def _weight_grad(dy, x, dtype=None):
-    "dL/dW = dy^T x for y = x W^T over N rows: dy (N, O), x (N, K) → (O, K), computed with the smaller of O and K as the product's rows (for a thin side such as W_x's 5 inputs, 15× faster than the other way round, with MKL and oneDNN alike); `dtype`: see `_mm`."
-    if dtype is not None:
-        return _mm(dy.t(), x, dtype) if dy.shape[1] <= x.shape[1] else _mm(x.t(), dy, dtype).t().contiguous()
-    return _nt(dy.t(), x.t()) if dy.shape[1] <= x.shape[1] else _nt(x.t(), dy.t()).t().contiguous()
+    "dL/dW = dy^T x for y = x W^T over N rows: dy (N, O), x (N, K) → (O, K), computed with the smaller of O and K as the product's rows (for a thin side such as W_x's 5 inputs, 15× faster than the other way round, with MKL and oneDNN alike); `dtype`: see `_nt`."
+    return _nt(dy.t(), x.t(), dtype) if dy.shape[1] <= x.shape[1] else _nt(x.t(), dy.t(), dtype).t().contiguous()
 
 def _linear_forward(x, W, b, dt):
-    "x (..., K) flattened to x2 (N, K), and x2 W^T + b (N, O) in float32: the product in `dt` (bfloat16) or by `_nt`."
+    "x (..., K) flattened to x2 (N, K), and x2 W^T + b (N, O) in float32: by `_nt` (in `dt` when given)."
     x2 = x.reshape(-1, x.shape[-1])
-    y = _mm(x2, W.t(), dt) if dt is not None else _nt(x2, W)
+    y = _nt(x2, W, dt)
     return x2, (y if b is None else y.add_(b))
 
 class _Linear(torch.autograd.Function):
@@ -119,7 +110,7 @@ class _Linear(torch.autograd.Function):
         x2, W = ctx.saved_tensors
         dt, dy2 = ctx.dt, dy.reshape(-1, dy.shape[-1]).float()           # (N, O)
         dx = dW = db = None
-        if ctx.needs_input_grad[0]: dx = (_mm(dy2, W, dt) if dt is not None else _nt(dy2, W.t().contiguous())).view(ctx.x_shape)   # dy W
+        if ctx.needs_input_grad[0]: dx = _nt(dy2, W.t().contiguous(), dt).view(ctx.x_shape)   # dy W
         if ctx.needs_input_grad[1]: dW = _weight_grad(dy2, x2, dt)
         if ctx.has_b and ctx.needs_input_grad[2]: db = dy2.sum(0)
         return dx, dW, db
