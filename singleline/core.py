@@ -11,11 +11,11 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'START_TOKEN', 'CANVAS', 'SinglelineError', 'bad_input', 'BatchReport', 'atomic_write',
-           'atomic_path', 'progress', 'quiet', 'config_from_dict', 'list_images', 'deltas_to_points',
-           'points_to_deltas', 'points_to_strokes', 'strokes_to_points', 'deltas_to_strokes', 'strokes_to_deltas',
-           'to_stroke5', 'from_stroke5', 'BBox', 'bbox', 'scale_matrix', 'rotation_matrix', 'shear_matrix',
-           'translation_matrix', 'flip_matrix', 'transform_points', 'transform_deltas', 'normalize', 'quantize',
-           'simplify_strokes', 'random_drawing']
+           'atomic_path', 'progress', 'quiet', 'config_from_dict', 'add_config_options', 'config_from_options',
+           'list_images', 'deltas_to_points', 'points_to_deltas', 'points_to_strokes', 'strokes_to_points',
+           'deltas_to_strokes', 'strokes_to_deltas', 'to_stroke5', 'from_stroke5', 'UnionFind', 'BBox', 'bbox',
+           'scale_matrix', 'rotation_matrix', 'shear_matrix', 'translation_matrix', 'flip_matrix', 'transform_points',
+           'transform_deltas', 'normalize', 'quantize', 'simplify_strokes', 'random_drawing']
 
 # %% ../nbs/00_core.ipynb #bd089d1a
 class SinglelineError(Exception):
@@ -108,6 +108,47 @@ def config_from_dict(cls,                   # a dataclass of settings
     if bad: raise SinglelineError(f"unknown {what}(s): {', '.join(bad)} (known: {', '.join(sorted(names))})")
     return cls(**d)
 
+# %% ../nbs/00_core.ipynb #a55b1f99
+def _option_type(anno, default):
+    "The argparse `type`, `choices` and `nargs` of a field annotated `anno` with `default`."
+    import typing
+    origin, args = typing.get_origin(anno), typing.get_args(anno)
+    if origin is typing.Union: anno = next(a for a in args if a is not type(None)); origin, args = typing.get_origin(anno), typing.get_args(anno)
+    if origin is typing.Literal: return dict(type=type(args[0]), choices=list(args))
+    if anno in (list, tuple) or origin in (list, tuple):
+        item = args[0] if args else (type(default[0]) if default else str)
+        return dict(type=item, nargs='*')
+    return dict(type=anno if anno in (int, float, str) else str)
+
+def add_config_options(parser,            # an `argparse.ArgumentParser` (or argument group)
+                       cls,               # a dataclass of settings
+                       skip=(),           # fields that get no option (the command sets them itself)
+                      ):
+    "One `--option` per field of the dataclass `cls`: its name with dashes, its default, and the comment beside it as help (fastcore's docments); a bool gets `--x` / `--no-x`."
+    import argparse, dataclasses, typing
+    from fastcore.docments import docments
+    docs, hints = docments(cls), typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip: continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        name, help = '--' + f.name.replace('_', '-'), (docs.get(f.name) or '').replace('%', '%%')
+        if hints[f.name] is bool:
+            parser.add_argument(name, action=argparse.BooleanOptionalAction, default=default, dest=f.name, help=help)
+        else:
+            parser.add_argument(name, default=default, dest=f.name, metavar=f.name.upper(), help=help + ' (default: %(default)s)',
+                                **_option_type(hints[f.name], default))
+    return parser
+
+def config_from_options(cls,              # the dataclass given to `add_config_options`
+                        args,             # the parsed `argparse.Namespace`
+                        **fixed,          # values for the skipped fields
+                       ):
+    "The dataclass `cls` built from the options `add_config_options` added."
+    import dataclasses
+    vals = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name not in fixed and hasattr(args, f.name)}
+    vals = {k: tuple(v) if isinstance(v, list) and isinstance(getattr(cls, k, None), tuple) else v for k, v in vals.items()}
+    return cls(**vals, **fixed)
+
 # %% ../nbs/00_core.ipynb #5edb3091
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp', '.gif')
 
@@ -196,6 +237,28 @@ def from_stroke5(s5, start_token:bool=True) -> np.ndarray:
     end = np.flatnonzero(state == 2)
     n = end[0] if len(end) else len(s5)
     return np.column_stack([s5[:n, :2], (state[:n] == 1).astype(np.float64)])
+
+# %% ../nbs/00_core.ipynb #f9283696
+class UnionFind:
+    "Disjoint sets over `0..n-1` with path halving and union by size."
+    def __init__(self, n:int):
+        self.parent, self.size = list(range(n)), [1] * n
+    def find(self, i:int) -> int:
+        "The representative of `i`'s set."
+        p = self.parent
+        while p[i] != i: p[i] = p[p[i]]; i = p[i]
+        return i
+    def union(self, i:int, j:int) -> bool:
+        "Join the sets of `i` and `j`; False when they were already one."
+        i, j = self.find(i), self.find(j)
+        if i == j: return False
+        if self.size[i] < self.size[j]: i, j = j, i
+        self.parent[j] = i; self.size[i] += self.size[j]
+        return True
+    def labels(self) -> np.ndarray:
+        "Set label of every element, numbered 0.. in order of first appearance."
+        roots = np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
+        return np.unique(roots, return_inverse=True)[1] if len(roots) else roots
 
 # %% ../nbs/00_core.ipynb #66a0ac10
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from scipy.sparse.csgraph import connected_components
 from .core import *
 
 # %% auto #0
-__all__ = ['pen_up_travel', 'stroke_lengths', 'StepReport', 'as_stroke_list', 'clean_strokes', 'drop_short', 'UnionFind',
-           'merge_links', 'chain_strokes', 'merge_strokes', 'splice_plan', 'apply_splices', 'splice_strokes',
-           'rdp_strokes', 'order_strokes', 'finalise', 'JoinConfig', 'Joined', 'join_drawing', 'sum_reports',
-           'stroke_boxes', 'overlap_matrix', 'touching', 'group_strokes', 'PageSplit', 'split_page', 'join_drawings',
-           'split_pages', 'join_command', 'split_command']
+__all__ = ['pen_up_travel', 'stroke_lengths', 'StepReport', 'as_stroke_list', 'clean_strokes', 'drop_short', 'merge_links',
+           'chain_strokes', 'merge_strokes', 'splice_plan', 'apply_splices', 'splice_strokes', 'rdp_strokes',
+           'order_strokes', 'finalise', 'JoinConfig', 'Joined', 'join_drawing', 'sum_reports', 'stroke_boxes',
+           'overlap_matrix', 'touching', 'group_strokes', 'PageSplit', 'split_page', 'join_drawings', 'split_pages',
+           'join_command', 'split_command']
 
 # %% ../nbs/30_joining.ipynb #f2f7a5e0
 def pen_up_travel(strokes) -> float:
@@ -92,28 +92,6 @@ def drop_short(strokes, min_points:int=0, min_length:float=0.) -> tuple:
     keep = (n >= min_points) & (stroke_lengths(strokes) >= min_length)
     out = [s for s, k in zip(strokes, keep) if k]
     return out, StepReport.of('drop', strokes, out, f"{int((~keep).sum())} dropped")
-
-# %% ../nbs/30_joining.ipynb #836cb959
-class UnionFind:
-    "Disjoint sets over `0..n-1` with path halving and union by size."
-    def __init__(self, n:int):
-        self.parent, self.size = list(range(n)), [1] * n
-    def find(self, i:int) -> int:
-        "The representative of `i`'s set."
-        p = self.parent
-        while p[i] != i: p[i] = p[p[i]]; i = p[i]
-        return i
-    def union(self, i:int, j:int) -> bool:
-        "Join the sets of `i` and `j`; False when they were already one."
-        i, j = self.find(i), self.find(j)
-        if i == j: return False
-        if self.size[i] < self.size[j]: i, j = j, i
-        self.parent[j] = i; self.size[i] += self.size[j]
-        return True
-    def labels(self) -> np.ndarray:
-        "Set label of every element, numbered 0.. in order of first appearance."
-        roots = np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
-        return np.unique(roots, return_inverse=True)[1] if len(roots) else roots
 
 # %% ../nbs/30_joining.ipynb #0203f116
 def _endpoints(strokes) -> np.ndarray:
@@ -222,18 +200,6 @@ def merge_strokes(strokes,                 # list of `(n, 2)` strokes
     out = chain_strokes(strokes, links) if len(strokes) else []
     return out, StepReport.of('merge', strokes, out, f"{len(links)} joins")
 
-# %% ../nbs/30_joining.ipynb #396a5392
-def _brute_merge_count(strokes, threshold) -> int:
-    "Joins made by the O(S³) loop: repeatedly join the globally closest endpoint pair of two different strokes (reference for tests)."
-    strokes = [np.asarray(s, float) for s in strokes]; n = 0
-    while len(strokes) > 1:
-        E = _endpoints(strokes); D = np.linalg.norm(E[:, None] - E[None], axis=2)
-        own = np.arange(len(E)) // 2; D[own[:, None] == own[None]] = np.inf
-        k = int(np.argmin(D)); a, b = divmod(k, len(E))
-        if D[a, b] > threshold: break
-        strokes = chain_strokes(strokes, [(a, b, D[a, b])]); n += 1
-    return n
-
 # %% ../nbs/30_joining.ipynb #4e1a8ee6
 def splice_plan(strokes, threshold:float) -> np.ndarray:
     "Splices in the order they are taken: `(K, 4)` rows `guest, host, host_point, cost` (indices into `strokes`)."
@@ -306,15 +272,6 @@ def rdp_strokes(strokes, tolerance:float=1.0) -> tuple:
     out = simplify_strokes(strokes, tolerance) if len(strokes) else []
     return out, StepReport.of('rdp', strokes, out)
 
-def _rdp_reference(p, eps):
-    "Plain recursive Douglas–Peucker with distance to the segment (reference for tests)."
-    if len(p) < 3: return p
-    a, b = p[0], p[-1]; ab = b - a; L = ab @ ab
-    t = np.clip(((p - a) @ ab) / L, 0, 1) if L > 0 else np.zeros(len(p))
-    d = np.linalg.norm(p - (a + t[:, None] * ab), axis=1)
-    k = int(np.argmax(d[1:-1])) + 1
-    if d[k] <= eps: return p[[0, -1]]
-    return np.concatenate([_rdp_reference(p[:k + 1], eps)[:-1], _rdp_reference(p[k:], eps)])
 
 # %% ../nbs/30_joining.ipynb #c86756e8
 def order_strokes(strokes,          # list of `(n, 2)` strokes

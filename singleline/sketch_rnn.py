@@ -427,24 +427,11 @@ def kl_weight_at(step, hp:HParams) -> float:
     "w_KL * eta_step with eta_step = 1 - (1 - eta_min) R^step (the paper's annealing)."
     return hp.kl_weight * (1 - (1 - hp.kl_weight_start) * hp.kl_decay_rate ** step)
 
-def learning_rate_at(step, hp:HParams) -> float:
-    "Magenta's per-step decay: (lr0 - min_lr) * decay^step + min_lr."
-    return (hp.learning_rate - hp.min_learning_rate) * hp.decay_rate ** step + hp.min_learning_rate
-
-# %% ../nbs/60_sketch_rnn.ipynb #9045509f
-_heap_kept = False
-def _keep_freed_memory() -> bool:
-    "Ask glibc once to keep freed memory for reuse rather than unmapping big blocks (a training step allocates ~1 GB of them); False where that is not glibc or SINGLELINE_KEEP_HEAP=0."
-    global _heap_kept
-    if _heap_kept: return True
-    if not sys.platform.startswith('linux') or os.environ.get('SINGLELINE_KEEP_HEAP', '1') == '0': return False
-    try:
-        libc = ctypes.CDLL(None)
-        if not hasattr(libc, 'gnu_get_libc_version'): return False             # musl and others: leave their allocator alone
-        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-        _heap_kept = libc.mallopt(M_MMAP_MAX, 0) == 1 and libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1) == 1
-    except (OSError, AttributeError): return False
-    return _heap_kept
+def learning_rate_at(step, hp) -> float:
+    "The learning rate of both models at `step`: a linear warm-up over `hp.warmup_steps` (SketchRNN has none), then Magenta's per-step decay (lr0 - min_lr) * decay^step + min_lr."
+    warmup = getattr(hp, 'warmup_steps', 0)
+    if step < warmup: return hp.learning_rate * (step + 1) / warmup
+    return (hp.learning_rate - hp.min_learning_rate) * hp.decay_rate ** (step - warmup) + hp.min_learning_rate
 
 # %% ../nbs/60_sketch_rnn.ipynb #59de0d2e
 class SketchRNN(nn.Module):
@@ -494,7 +481,6 @@ class SketchRNN(nn.Module):
         "Losses of a batch `(S5 (B, N_max + 1, 5), lengths (B,))` at optimisation `step`: a dict whose 'loss' is back-propagated."
         S5, lengths = batch
         S5, lengths = S5.to(self.fc_y.weight.device), lengths.to(self.fc_y.weight.device)
-        if self.training and torch.is_grad_enabled() and S5.device.type == 'cpu': _keep_freed_memory()   # no page faults on each step's big buffers
         z = None
         if self.hp.conditional: z, mu, sigma_hat = self.encode(S5, lengths)
         p, _ = self.decode(S5[:, :-1], z)                               # predicts S_1 .. S_N_max
@@ -507,8 +493,6 @@ class SketchRNN(nn.Module):
         # L = L_R + w_KL eta_step max(L_KL, KL_min)
         loss = L_R + w * torch.clamp(L_KL, min=self.hp.kl_tolerance)
         return dict(loss=loss, L_KL=L_KL.detach(), kl_weight=torch.tensor(w), **out)
-
-    loss = forward
 
     def configure_optimizers(self):
         "Adam and the per-step learning-rate decay (a LambdaLR stepped once per optimisation step)."
@@ -527,9 +511,6 @@ class SketchRNN(nn.Module):
     def complete_drawings(self, partial, n:int=8, temperature:float=0.4, scale:float=1.0, seed:int=None) -> list:
         "See `complete`."
         return complete(self, partial, n, scale, temperature, seed)
-    def reconstruct_drawings(self, drawings, temperature:float=0.4, scale:float=1.0, seed:int=None) -> list:
-        "See `reconstruct`."
-        return reconstruct(self, drawings, scale, temperature, seed=seed)
 
     # -- data -------------------------------------------------------------------------------------------------------
     def make_dataset(self, drawings, scale:float=None, train:bool=True, seed:int=0):

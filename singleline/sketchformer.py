@@ -11,10 +11,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import *
-from .sketch_rnn import gmm_params, reconstruction_loss, sample_step, stroke5_dataset, _strokes3, _completion_prefix, Linear
+from .sketch_rnn import gmm_params, reconstruction_loss, sample_step, stroke5_dataset, _strokes3, _completion_prefix, Linear, learning_rate_at
 
 # %% auto #0
-__all__ = ['SketchformerConfig', 'learning_rate_at', 'CausalSelfAttention', 'Block', 'Sketchformer', 'generate_sketches']
+__all__ = ['SketchformerConfig', 'CausalSelfAttention', 'Block', 'Sketchformer', 'generate_sketches']
 
 # %% ../nbs/70_sketchformer.ipynb #537726b6
 @dataclass
@@ -49,11 +49,6 @@ class SketchformerConfig:
     def from_dict(cls, d:dict) -> 'SketchformerConfig':
         "Build from a dict, refusing unknown keys with a one-line error."
         return config_from_dict(cls, d, 'Sketchformer setting')
-
-def learning_rate_at(step, hp:SketchformerConfig) -> float:
-    "Linear warm-up to `learning_rate`, then SketchRNN's exponential decay towards `min_learning_rate`."
-    if step < hp.warmup_steps: return hp.learning_rate * (step + 1) / hp.warmup_steps
-    return (hp.learning_rate - hp.min_learning_rate) * hp.decay_rate ** (step - hp.warmup_steps) + hp.min_learning_rate
 
 # %% ../nbs/70_sketchformer.ipynb #03afc4f6
 class CausalSelfAttention(nn.Module):

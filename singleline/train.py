@@ -13,10 +13,10 @@ import torch.nn as nn
 from .core import *
 
 # %% auto #0
-__all__ = ['MODELS', 'CHECKPOINT', 'model_class', 'TrainConfig', 'load_config', 'EpochBatchSampler', 'setup_distributed',
-           'Trainer', 'CSVLogger', 'TensorBoardLogger', 'grid_image', 'save_drawings', 'SampleGrid', 'BestCheckpoint',
-           'default_callbacks', 'load_run', 'make_trainer', 'train_command', 'sample_command', 'interpolate_command',
-           'complete_command']
+__all__ = ['MODELS', 'CHECKPOINT', 'model_class', 'TrainConfig', 'load_config', 'keep_freed_memory', 'EpochBatchSampler',
+           'setup_distributed', 'Trainer', 'CSVLogger', 'TensorBoardLogger', 'grid_image', 'save_drawings',
+           'SampleGrid', 'BestCheckpoint', 'default_callbacks', 'load_run', 'make_trainer', 'train_command',
+           'sample_command', 'interpolate_command', 'complete_command']
 
 # %% ../nbs/80_train.ipynb #3959a9db
 MODELS = {
@@ -52,6 +52,7 @@ class TrainConfig:
     tensorboard: bool = True          # also write TensorBoard event files under RUN/tb
     progress: bool = True             # show a progress bar (process 0 only)
     threads: int = None               # torch CPU threads (None: torch's default)
+    keep_freed_memory: bool = True    # on a CPU, ask glibc once to keep freed memory mapped for reuse (see `keep_freed_memory`)
 
     @classmethod
     def from_dict(cls, d:dict) -> 'TrainConfig':
@@ -71,6 +72,22 @@ def load_config(path) -> tuple:
     if not isinstance(d, dict) or set(d) - {'model', 'train'}:
         raise bad_input(path, "a config holds a 'model' table and/or a 'train' table, nothing else")
     return dict(d.get('model', {})), dict(d.get('train', {}))
+
+# %% ../nbs/80_train.ipynb #2f036eec
+def keep_freed_memory() -> bool:
+    "Ask glibc, once per process, to keep freed memory for reuse rather than hand big blocks back to the kernel; False where the C library is not glibc."
+    global _freed_memory_kept
+    if _freed_memory_kept: return True
+    if not sys.platform.startswith('linux'): return False
+    try:
+        libc = ctypes.CDLL(None)
+        if not hasattr(libc, 'gnu_get_libc_version'): return False             # musl and others: leave their allocator alone
+        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+        _freed_memory_kept = libc.mallopt(M_MMAP_MAX, 0) == 1 and libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1) == 1
+    except (OSError, AttributeError): return False
+    return _freed_memory_kept
+
+_freed_memory_kept = False
 
 # %% ../nbs/80_train.ipynb #d9c5c412
 class EpochBatchSampler(torch.utils.data.Sampler):
@@ -144,7 +161,6 @@ class Trainer:
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
         self.step, self.epoch, self.batch_in_epoch, self.bad_steps, self.best_valid = 0, 0, 0, 0, math.inf
         self.callbacks, self.metrics, self.valid_metrics = {}, {}, {}
-        self.stopped = False
 
     # -- callbacks (minGPT) ----------------------------------------------------------------------------------------
     def add_callback(self, event:str, fn):
@@ -335,7 +351,6 @@ class CSVLogger:
     def _write(self, name:str, step:int, metrics:dict):
         path = self.run_dir / name
         new = not path.exists()
-        if new: self.columns = None
         if new: cols = ['step', 'time'] + sorted(metrics)
         else:
             with open(path, newline='') as f: cols = next(csv.reader(f))

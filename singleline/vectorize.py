@@ -263,14 +263,6 @@ def _direction(p:np.ndarray, reach:float) -> np.ndarray:
     n = np.hypot(*v)
     return v / n if n > 0 else v
 
-class _Find:
-    "Union-find over node ids."
-    def __init__(self, n): self.parent = list(range(n))
-    def __call__(self, i):
-        while self.parent[i] != i: self.parent[i] = self.parent[self.parent[i]]; i = self.parent[i]
-        return i
-    def union(self, i, j): self.parent[self(i)] = self(j)
-
 def trace_paths(nodes:np.ndarray, edges:list, pen:float, config:VectorizeConfig=None) -> list:
     "Skeleton graph → strokes: merge close junctions, prune spurs, bridge gaps, then follow each stroke through junctions along the branch that turns least."
     c = config or VectorizeConfig()
@@ -278,12 +270,12 @@ def trace_paths(nodes:np.ndarray, edges:list, pen:float, config:VectorizeConfig=
     reach = max(2 * pen, 6.)
     # 1. junctions joined by a short edge are one crossing (a thick X skeletonises into two Ys)
     deg = np.bincount([e[0] for e in edges] + [e[1] for e in edges], minlength=len(nodes))
-    find = _Find(len(nodes))
+    junctions = UnionFind(len(nodes))
     keep = []
     for a, b, p in edges:
-        if a != b and deg[a] >= 3 and deg[b] >= 3 and _length(p) < merge_len: find.union(a, b)
+        if a != b and deg[a] >= 3 and deg[b] >= 3 and _length(p) < merge_len: junctions.union(a, b)
         else: keep.append((a, b, p))
-    edges = [(find(a), find(b), p) for a, b, p in keep]
+    edges = [(junctions.find(a), junctions.find(b), p) for a, b, p in keep]
     edges = [(a, b, p) for a, b, p in edges if not (a == b and _length(p) < 4 * pen)]   # tiny loops are unfilled holes
     # 2. prune spurs: at a junction, drop short dead-end branches, shortest first, while more than two branches remain
     for _ in range(2):
