@@ -5,14 +5,14 @@
 # %% ../nbs/50_augment.ipynb #470e29dd
 from __future__ import annotations
 import argparse, dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import numpy as np
 from .core import *
 
 # %% auto #0
 __all__ = ['about_centre', 'AffineAugment', 'RandomScale', 'RandomRotate', 'RandomShear', 'HorizontalFlip', 'DropPoints',
            'Jitter', 'Reverse', 'ShuffleStrokes', 'RandomApply', 'Compose', 'AugmentConfig', 'make_augment',
-           'augment_drawings', 'augment_command']
+           'augment_drawings', 'OfflineConfig', 'augment_command']
 
 # %% ../nbs/50_augment.ipynb #4d513699
 def _deltas(d) -> np.ndarray:
@@ -204,7 +204,17 @@ def augment_drawings(drawings,                  # list of stroke-3 drawings
     out += [augment(drawings[i], np.random.default_rng([seed, k, i])) for k, i in progress(jobs, desc='augment')]
     return out
 
-def _parse_set(items) -> AugmentConfig:
+# %% ../nbs/50_augment.ipynb #8ae3d663
+@dataclass
+class OfflineConfig:
+    "Settings of `singleline augment` besides the augmentations' own (`AugmentConfig`)."
+    copies: int = 1               # augmented copies of each drawing
+    seed: int = 0                 # random seed: copy k of drawing i uses `default_rng([seed, k, i])`
+    splits: list = field(default_factory=lambda: ['train'])  # splits to augment (the others are copied unchanged)
+    originals: bool = True        # write the original drawings too, before their copies
+
+def _parse_set(items) -> dict:
+    "`--set NAME=VALUE` items as `{name: value}` for `AugmentConfig`."
     names = {f.name for f in dataclasses.fields(AugmentConfig)}
     kw = {}
     for item in items or []:
@@ -212,29 +222,25 @@ def _parse_set(items) -> AugmentConfig:
         if not sep or k not in names: raise SinglelineError(f"--set {item}: expected NAME=VALUE with NAME one of {', '.join(sorted(names))}")
         try: kw[k] = float(v)
         except ValueError: raise SinglelineError(f"--set {item}: {v!r} is not a number") from None
-    return AugmentConfig(**kw)
+    return kw
 
 def augment_command(argv:list) -> int:
     "`singleline augment IN.npz --copies K --out OUT.npz`: write augmented copies of a dataset."
     p = argparse.ArgumentParser(prog='singleline augment', description="Write a dataset with K augmented copies of each drawing (train split by default; other splits copied unchanged).")
     p.add_argument('data', help="input .npz with train/valid/test arrays of stroke-3 drawings")
-    p.add_argument('--copies', type=int, default=1, help="augmented copies of each drawing (default 1)")
     p.add_argument('--out', required=True, help="output .npz (written atomically)")
-    p.add_argument('--seed', type=int, default=0, help="random seed (default 0)")
-    p.add_argument('--splits', nargs='+', default=['train'], help="splits to augment (default: train)")
-    p.add_argument('--no-originals', action='store_true', help="write only the augmented copies, not the originals")
-    p.add_argument('--set', action='append', metavar='NAME=VALUE', help="change an AugmentConfig setting, e.g. --set rotate=10 --set flip_p=0")
+    add_config_options(p, OfflineConfig)
+    add_config_options(p.add_argument_group('augmentations'), AugmentConfig)
+    p.add_argument('--set', action='append', metavar='NAME=VALUE', help="change an augmentation setting by its name, e.g. --set rotate=10 (the same as --rotate 10)")
     a = p.parse_args(argv)
-    if a.copies < 0: raise SinglelineError(f"--copies must be 0 or more, got {a.copies}")
+    run = config_from_options(OfflineConfig, a)
+    if run.copies < 0: raise SinglelineError(f"--copies must be 0 or more, got {run.copies}")
     from singleline.data import load_npz, save_npz
-    augment = make_augment(_parse_set(a.set))
+    augment = make_augment(replace(config_from_options(AugmentConfig, a), **_parse_set(a.set)))
     data = load_npz(a.data)
-    for s in a.splits:
+    for s in run.splits:
         if s not in data: raise bad_input(a.data, f"no split '{s}' to augment (has: {', '.join(data)})")
-    out = {}
-    for s, drawings in data.items():
-        if s not in a.splits: out[s] = drawings; continue
-        out[s] = augment_drawings(drawings, augment, a.copies, a.seed, not a.no_originals)
+    out = {s: augment_drawings(ds, augment, run.copies, run.seed, run.originals) if s in run.splits else ds for s, ds in data.items()}
     save_npz(a.out, out)
-    print(f"{a.out}: " + ', '.join(f"{s} {len(v)}" for s, v in out.items()) + f" drawings ({a.copies} augmented cop{'y' if a.copies == 1 else 'ies'} of each drawing of {', '.join(a.splits)})")
+    print(f"{a.out}: " + ', '.join(f"{s} {len(v)}" for s, v in out.items()) + f" drawings ({run.copies} augmented cop{'y' if run.copies == 1 else 'ies'} of each drawing of {', '.join(run.splits)})")
     return 0

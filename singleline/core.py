@@ -135,8 +135,9 @@ def add_config_options(parser,            # an `argparse.ArgumentParser` (or arg
         if hints[f.name] is bool:
             parser.add_argument(name, action=argparse.BooleanOptionalAction, default=default, dest=f.name, help=help)
         else:
-            parser.add_argument(name, default=default, dest=f.name, metavar=f.name.upper(), help=help + ' (default: %(default)s)',
-                                **_option_type(hints[f.name], default))
+            kind = _option_type(hints[f.name], default)
+            parser.add_argument(name, default=default, dest=f.name, help=help + ' (default: %(default)s)',
+                                **({} if 'choices' in kind else dict(metavar=f.name.upper())), **kind)
     return parser
 
 def config_from_options(cls,              # the dataclass given to `add_config_options`

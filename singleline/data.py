@@ -5,6 +5,7 @@
 # %% ../nbs/01_data.ipynb #a6721936
 from __future__ import annotations
 import os, math, argparse, warnings
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -12,7 +13,7 @@ from .core import *
 
 # %% auto #0
 __all__ = ['SPLITS', 'find_shared_data', 'validate_drawing', 'load_npz', 'save_npz', 'split_drawings', 'scale_factor',
-           'collate_stroke5', 'DrawingDataset', 'dataset_info', 'info_command']
+           'collate_stroke5', 'DrawingDataset', 'dataset_info', 'InfoConfig', 'info_command']
 
 # %% ../nbs/01_data.ipynb #9e5d7d72
 SPLITS = ('train', 'valid', 'test')
@@ -245,12 +246,16 @@ def dataset_info(data:dict) -> str:
         lines.append(f"scale factor ({src}): {scale_factor(data['train'] if src == 'train' else all_d):.4f}")
     return '\n'.join(lines)
 
+@dataclass
+class InfoConfig:
+    "Settings of `singleline info`."
+    check: bool = False           # validate every drawing and list each bad one (exit code 1 if any)
+
 def info_command(argv:list) -> int:
     "`singleline info DATA.npz [--check]`: what a dataset holds."
     p = argparse.ArgumentParser(prog='singleline info', description="Describe a dataset .npz: drawings per split, points and strokes per drawing, scale factor.")
     p.add_argument('data', help="a .npz with train/valid/test arrays of stroke-3 drawings")
-    p.add_argument('--check', action='store_true', help="validate every drawing and list each bad one (exit code 1 if any)")
-    a = p.parse_args(argv)
+    a = add_config_options(p, InfoConfig).parse_args(argv)
     report = BatchReport()
     data = load_npz(a.data, skip_bad=a.check, report=report)
     print(f"{a.data}")

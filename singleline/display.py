@@ -5,6 +5,7 @@
 # %% ../nbs/02_display.ipynb #8fb37e6a
 from __future__ import annotations
 import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 import cv2
@@ -13,7 +14,8 @@ from .core import *
 # %% auto #0
 __all__ = ['as_strokes', 'fit_matrix', 'rasterize', 'checked_strokes', 'plot_drawing', 'plot_grid', 'SvgText', 'to_svg',
            'svg_grid', 'rasterize_batch', 'tile_images', 'contact_sheet', 'animation_steps', 'animation_frames',
-           'animated_svg', 'ffmpeg_exe', 'write_gif', 'animate', 'animate_command']
+           'animated_svg', 'ffmpeg_exe', 'write_gif', 'write_mp4', 'AnimateConfig', 'animate', 'DrawingChoice',
+           'animate_command']
 
 # %% ../nbs/02_display.ipynb #d062068c
 _SHIFT = 4  # fixed-point bits for sub-pixel polylines
@@ -334,7 +336,7 @@ def animated_svg(drawing,                 # stroke-3 deltas or a list of strokes
                           keyTimes=f"0;{t0:.4f};{t1:.4f};1"))
     return SvgText(dwg.tostring())
 
-# %% ../nbs/02_display.ipynb #9c0bd396
+# %% ../nbs/02_display.ipynb #5f5a3846
 def ffmpeg_exe() -> str|None:
     "Path of the ffmpeg executable imageio-ffmpeg uses (its bundled one, or `IMAGEIO_FFMPEG_EXE`, or the system's), or None."
     try:
@@ -349,9 +351,8 @@ def write_gif(frames, path, fps:float=4, hold:float=0.):
     ms[-1] += 1000 * hold
     with atomic_path(path) as tmp: iio.imwrite(tmp, frames, extension='.gif', duration=ms, loop=0)
 
-def _write_mp4(frames, path, fps, hold):
-    if ffmpeg_exe() is None:
-        raise bad_input(path, "writing MP4 needs ffmpeg: `pip install imageio-ffmpeg` (or write a .gif)")
+def write_mp4(frames, path, fps:float=4, hold:float=0.):
+    "Write uint8 frames as an H.264 MP4 (needs ffmpeg), atomically: `fps` frames a second, the last held `hold` seconds longer."
     import imageio_ffmpeg
     F, H, W = frames.shape
     frames = np.pad(frames, ((0, 0), (0, H % 2), (0, W % 2)), constant_values=255)   # H.264 in yuv420p wants even sides
@@ -364,55 +365,60 @@ def _write_mp4(frames, path, fps, hold):
             for f in [*frames, *last]: w.send(np.ascontiguousarray(f))
         finally: w.close()
 
-def animate(drawing,                   # stroke-3 deltas or a list of strokes
-            path,                      # output file: .gif, .mp4 or .svg (for .svg, fps and points_per_frame only set the duration)
-            fps:float=12,              # frames per second
-            size=256,                  # frame side in pixels (an int), or (width, height); for .svg the displayed side
-            points_per_frame:int=None, # None: a stroke per frame; k: k more points per frame
-            pen_width:float=2.,        # line thickness in pixels
-            padding:float=0.05,        # margin on each side (fraction of the size)
-            hold:float=1.,             # seconds the finished drawing stays before the loop restarts
+# %% ../nbs/02_display.ipynb #9c0bd396
+@dataclass
+class AnimateConfig:
+    "How `animate` draws: pace, size and pen."
+    fps: float = 12               # frames per second
+    size: int = 256               # frame side in pixels (from Python also a `(width, height)` pair); for .svg the displayed side
+    points_per_frame: int = None  # None: a stroke per frame; k: k more points per frame
+    pen_width: float = 2.         # line thickness in pixels
+    padding: float = 0.05         # margin on each side (fraction of the size)
+    hold: float = 1.              # seconds the finished drawing stays before the loop restarts
+
+def animate(drawing,                # stroke-3 deltas or a list of strokes
+            path,                   # output file: .gif, .mp4 or .svg (for .svg, fps and points_per_frame only set the duration)
+            cfg:AnimateConfig=None, # settings (defaults: `AnimateConfig()`)
+            **kwargs,               # change single settings, e.g. `fps=20, size=128`
            ) -> Path:
     "Write an animation of the pen drawing `drawing` to `path` (GIF, MP4 or animated SVG), atomically; returns the path."
-    path = Path(path)
+    c, path = replace(cfg or AnimateConfig(), **kwargs), Path(path)
     kind = path.suffix.lower()
     if kind not in ('.gif', '.mp4', '.svg'): raise bad_input(path, f"unknown animation format '{kind}' (use .gif, .mp4 or .svg)")
-    if fps <= 0: raise bad_input(path, f"fps must be positive, got {fps}")
+    if c.fps <= 0: raise bad_input(path, f"fps must be positive, got {c.fps}")
     if kind == '.svg':                                     # the same look as the GIF: side, margin and pen width in pixels
-        steps = len(animation_steps(drawing, points_per_frame)) - 1
-        b, side = BBox.of(checked_strokes(drawing, path)), size if np.isscalar(size) else max(size)
+        steps = len(animation_steps(drawing, c.points_per_frame)) - 1
+        b, side = BBox.of(checked_strokes(drawing, path)), c.size if np.isscalar(c.size) else max(c.size)
         extent = max(b.width, b.height, 1e-6)
-        margin = extent * padding / (1 - 2 * padding)
+        margin = extent * c.padding / (1 - 2 * c.padding)
         units_per_px = (extent + 2 * margin) / side
-        svg = animated_svg(drawing, duration=max(steps, 1) / fps, hold=hold, size=side, margin=margin, stroke_width=pen_width * units_per_px)
+        svg = animated_svg(drawing, duration=max(steps, 1) / c.fps, hold=c.hold, size=side, margin=margin, stroke_width=c.pen_width * units_per_px)
         _write_text(svg, path)
         return path
     if kind == '.mp4' and ffmpeg_exe() is None:            # say so before rendering anything
         raise bad_input(path, "writing MP4 needs ffmpeg: `pip install imageio-ffmpeg` (or write a .gif)")
-    frames = animation_frames(drawing, size, pen_width, padding, points_per_frame)
-    (write_gif if kind == '.gif' else _write_mp4)(frames, path, fps, hold)
+    frames = animation_frames(drawing, c.size, c.pen_width, c.padding, c.points_per_frame)
+    (write_gif if kind == '.gif' else write_mp4)(frames, path, c.fps, c.hold)
     return path
 
 # %% ../nbs/02_display.ipynb #ab97caff
+@dataclass
+class DrawingChoice:
+    "Which drawing of a dataset `.npz`."
+    split: str = 'train'          # the split to take it from: train, valid or test
+    index: int = 0                # its position in the split
+
 def animate_command(argv:list) -> int:
     "`singleline animate`: write a GIF, MP4 or animated SVG of one drawing of a dataset `.npz`."
     import argparse
     from singleline.data import load_npz
     p = argparse.ArgumentParser(prog='singleline animate', description='Animate the pen drawing one drawing of a dataset .npz.')
     p.add_argument('data', help='a dataset .npz (train/valid/test arrays of stroke-3 drawings)')
-    p.add_argument('--index', type=int, default=0, help='which drawing of the split (default 0)')
-    p.add_argument('--split', default='train', help='train, valid or test (default train)')
     p.add_argument('--out', required=True, help='output file: .gif, .mp4 (needs ffmpeg) or .svg')
-    p.add_argument('--fps', type=float, default=12, help='frames per second (default 12)')
-    p.add_argument('--size', type=int, default=256, help='frame side in pixels (default 256)')
-    p.add_argument('--points-per-frame', type=int, default=None, help='points added per frame (default: a stroke per frame)')
-    p.add_argument('--pen-width', type=float, default=2., help='line thickness in pixels (default 2)')
-    p.add_argument('--hold', type=float, default=1., help='seconds the finished drawing stays (default 1)')
-    a = p.parse_args(argv)
-    drawings = load_npz(a.data, a.split)[a.split]
-    if not 0 <= a.index < len(drawings):
-        raise bad_input(f"{a.data} {a.split}", f"no drawing {a.index} (it has {len(drawings)}: 0..{len(drawings) - 1})")
-    out = animate(drawings[a.index], a.out, fps=a.fps, size=a.size, points_per_frame=a.points_per_frame,
-                  pen_width=a.pen_width, hold=a.hold)
-    print(f"wrote {out}")
+    a = add_config_options(add_config_options(p, DrawingChoice), AnimateConfig).parse_args(argv)
+    pick = config_from_options(DrawingChoice, a)
+    drawings = load_npz(a.data, pick.split)[pick.split]
+    if not 0 <= pick.index < len(drawings):
+        raise bad_input(f"{a.data} {pick.split}", f"no drawing {pick.index} (it has {len(drawings)}: 0..{len(drawings) - 1})")
+    print(f"wrote {animate(drawings[pick.index], a.out, config_from_options(AnimateConfig, a))}")
     return 0

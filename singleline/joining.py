@@ -5,8 +5,9 @@
 # %% ../nbs/30_joining.ipynb #866d2a92
 from __future__ import annotations
 import argparse, heapq, time
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
+from typing import Literal
 import numpy as np
 from scipy.spatial import cKDTree
 from scipy.sparse import coo_matrix
@@ -17,8 +18,8 @@ from .core import *
 __all__ = ['pen_up_travel', 'stroke_lengths', 'StepReport', 'as_stroke_list', 'clean_strokes', 'drop_short', 'merge_links',
            'chain_strokes', 'merge_strokes', 'splice_plan', 'apply_splices', 'splice_strokes', 'rdp_strokes',
            'order_strokes', 'finalise', 'JoinConfig', 'Joined', 'join_drawing', 'sum_reports', 'stroke_boxes',
-           'overlap_matrix', 'touching', 'group_strokes', 'PageSplit', 'split_page', 'join_drawings', 'split_pages',
-           'join_command', 'split_command']
+           'overlap_matrix', 'SplitConfig', 'touching', 'group_strokes', 'PageSplit', 'split_page', 'join_drawings',
+           'split_pages', 'join_command', 'split_command']
 
 # %% ../nbs/30_joining.ipynb #f2f7a5e0
 def pen_up_travel(strokes) -> float:
@@ -353,7 +354,7 @@ class JoinConfig:
     angle_weight: float = 0.    # merging: extra cost of a U-turn at a join; 0: plain distance like the original
     reorder: bool = True        # put strokes in nearest-end order to shorten pen-up travel
     max_len: int = None         # most stroke-3 rows per drawing; None: no limit
-    too_long: str = 'split'     # longer drawings: 'split' into pieces or 'drop'
+    too_long: Literal['split', 'drop'] = 'split'  # longer drawings: 'split' into pieces or 'drop'
 
 @dataclass
 class Joined:
@@ -419,6 +420,16 @@ def overlap_matrix(boxes,                 # `(n, 4)` rows `x0, y0, x1, y1`
     np.fill_diagonal(over, False)
     return over
 
+# %% ../nbs/30_joining.ipynb #ab4ce225
+@dataclass
+class SplitConfig:
+    "Settings of `split_page` (distances and areas in the page's units)."
+    iou: float = 0.05          # boxes overlap when their IoU reaches this (the original's 0.05)
+    containment: bool = True   # a box inside another counts as overlap
+    touch: float = 2.          # strokes closer than this belong to the same drawing too; 0: boxes only, like the original
+    min_area: float = 500.     # drop groups whose box is smaller (500 on the 200 canvas, like the original)
+    size: float = CANVAS       # normalise each drawing's longest side to this
+
 def _components(over) -> np.ndarray:
     "Connected components (transitive groups) of a symmetric bool matrix."
     return connected_components(coo_matrix(over), directed=False)[1] if len(over) else np.zeros(0, np.int64)
@@ -438,18 +449,18 @@ def touching(strokes, touch:float) -> np.ndarray:
     return np.c_[i[hit], j[hit]]
 
 def group_strokes(strokes,                 # list of `(n, 2)` strokes
-                  iou:float=0.05,          # boxes overlap when their IoU reaches this
-                  containment:bool=True,   # a box inside another counts as overlap
-                  touch:float=2.,          # strokes closer than this are in the same drawing too; 0: boxes only, like the original
+                  cfg:SplitConfig=None,    # settings (`iou`, `containment` and `touch` are used)
+                  **kwargs,                # change single settings, e.g. `touch=0`
                  ) -> np.ndarray:
     "Group of each stroke (0, 1, ...): transitive closure of box overlap (and touching), repeated on the groups' boxes until stable."
-    over = overlap_matrix(stroke_boxes(strokes), iou, containment)
-    t = touching(strokes, touch)
+    c = replace(cfg or SplitConfig(), **kwargs)
+    over = overlap_matrix(stroke_boxes(strokes), c.iou, c.containment)
+    t = touching(strokes, c.touch)
     over[t[:, 0], t[:, 1]] = over[t[:, 1], t[:, 0]] = True
     labels = _components(over)
     while len(labels):
         boxes = _group_boxes(stroke_boxes(strokes), labels)
-        merged = _components(overlap_matrix(boxes, iou, containment))
+        merged = _components(overlap_matrix(boxes, c.iou, c.containment))
         if merged.max() == len(boxes) - 1: break
         labels = merged[labels]
     return labels
@@ -473,22 +484,20 @@ class PageSplit:
     drawings: list         # the kept groups as stroke-3 deltas normalised to the canvas (float)
 
 def split_page(strokes,                # the page: a list of `(n, 2)` strokes or stroke-3 deltas
-               iou:float=0.05,         # boxes overlap when their IoU reaches this (the original's 0.05)
-               containment:bool=True,  # a box inside another counts as overlap
-               touch:float=2.,         # strokes closer than this (page units) belong to the same drawing too; 0: boxes only, like the original
-               min_area:float=500.,    # drop groups whose box is smaller (page units; 500 on the 200 canvas like the original)
-               size:float=CANVAS,      # normalise each drawing's longest side to this
+               cfg:SplitConfig=None,   # settings (defaults: `SplitConfig()`)
                source='page',          # named in errors
+               **kwargs,               # change single settings, e.g. `min_area=100`
               ) -> PageSplit:
     "Group a page's strokes into drawings by overlapping boxes, drop the small groups, normalise each drawing."
+    cfg = replace(cfg or SplitConfig(), **kwargs)
     strokes = [s for s in as_stroke_list(strokes, source) if len(s)]
-    labels = group_strokes(strokes, iou, containment, touch)
+    labels = group_strokes(strokes, cfg)
     G = int(labels.max()) + 1 if len(labels) else 0
     gb = _group_boxes(stroke_boxes(strokes), labels)
     boxes = [BBox(*b) for b in gb]
-    kept = [g for g in range(G) if boxes[g].area >= min_area]
+    kept = [g for g in range(G) if boxes[g].area >= cfg.min_area]
     kept.sort(key=lambda g: (boxes[g].y0, boxes[g].x0))
-    drawings = [normalize(strokes_to_deltas([s for s, l in zip(strokes, labels) if l == g]), size) for g in kept]
+    drawings = [normalize(strokes_to_deltas([s for s, l in zip(strokes, labels) if l == g]), cfg.size) for g in kept]
     return PageSplit(labels, boxes, kept, drawings)
 
 # %% ../nbs/30_joining.ipynb #c8639052
@@ -513,70 +522,54 @@ def join_drawings(drawings,                # stroke-3 drawings
     return out, sum_reports(steps)
 
 def split_pages(pages,                     # stroke-3 pages
+                cfg:SplitConfig=None,      # settings
                 source='pages',            # prefix of the names in the report
                 report:BatchReport=None,   # receives the count done and each skipped page
                 dtype=np.int16,            # output type (through `quantize`)
                 desc:str='split',          # progress bar label
-                **kwargs,                  # passed to `split_page` (iou, containment, min_area, size)
                ) -> tuple:
     "Split every page into drawings: `(drawings out, drawings per page)`; bad or empty pages are skipped into `report`."
-    report = report if report is not None else BatchReport()
+    cfg, report = cfg or SplitConfig(), report if report is not None else BatchReport()
     out, counts = [], []
     for i, p in enumerate(progress(pages, desc=desc)):
         name = f"{source}[{i}]"
         try:
-            ps = split_page(p, source=name, **kwargs)
+            ps = split_page(p, cfg, name)
             drawings = [quantize(d, dtype) for d in ps.drawings]
         except SinglelineError as e:
             report.skip(name, str(e).split(': ', 1)[-1]); continue
         if not drawings:
-            report.skip(name, f"no drawing with a box of at least {kwargs.get('min_area', 500.):g} (found {len(ps.boxes)} small groups)"); continue
+            report.skip(name, f"no drawing with a box of at least {cfg.min_area:g} (found {len(ps.boxes)} small groups)"); continue
         out += drawings; counts.append(len(drawings)); report.done += 1
     return out, counts
 
 # %% ../nbs/30_joining.ipynb #ccc5218e
-def _read_splits(path, report) -> dict:
-    from singleline.data import load_npz
-    loading = BatchReport()
-    data = load_npz(path, skip_bad=True, report=loading)
+def _map_splits(src, dst, what:str, fn) -> tuple:
+    "Run `fn(split, items, report)` on every split of the dataset `src` and write the first of its results to `dst`: `(results, report)`."
+    from singleline.data import load_npz, save_npz
+    report, loading = BatchReport(), BatchReport()
+    data = load_npz(src, skip_bad=True, report=loading)
     report.skipped += loading.skipped
-    return data
+    results = {s: fn(s, items, report) for s, items in data.items()}
+    out = {s: r[0] for s, r in results.items()}
+    if not any(out.values()): raise bad_input(src, "no drawing left to write\n" + report.summary(what))
+    save_npz(dst, out)
+    print(report.summary(what))
+    return results, report
 
-def _write_splits(path, out:dict):
-    from singleline.data import save_npz
-    save_npz(path, out)
+def _wrote(path, results) -> str: return f"wrote {path}: " + ', '.join(f"{s} {len(r[0])}" for s, r in results.items())
 
 def join_command(argv:list) -> int:
     "`singleline join IN.npz --out OUT.npz`: drop short strokes, merge, splice, simplify every drawing."
-    d = JoinConfig()
     p = argparse.ArgumentParser(prog='singleline join', description='Join the strokes of every drawing: drop short strokes, merge strokes whose ends meet, splice strokes into others, simplify (RDP), order, write stroke-3 int16.')
     p.add_argument('input', help='a .npz dataset of stroke-3 drawings (train/valid/test)')
     p.add_argument('--out', required=True, help='the .npz to write (same splits)')
-    p.add_argument('--merge', type=float, default=d.merge, help='merge strokes whose endpoints are at most this far apart (canvas units; 0: off)')
-    p.add_argument('--splice', type=float, default=d.splice, help='splice a stroke into another when |a-p| + |b-p| is at most this (0: off)')
-    p.add_argument('--rdp', type=float, default=d.rdp, help='Ramer-Douglas-Peucker tolerance (0: off)')
-    p.add_argument('--min-points', type=int, default=d.min_points, help='drop strokes with fewer points')
-    p.add_argument('--min-length', type=float, default=d.min_length, help='drop strokes shorter than this')
-    p.add_argument('--drop-first', action='store_true', help='drop short strokes before joining instead of after')
-    p.add_argument('--angle-weight', type=float, default=d.angle_weight, help='merging: extra cost of a U-turn at a join (0: plain distance)')
-    p.add_argument('--no-reorder', action='store_true', help='keep the stroke order instead of nearest-end order')
-    p.add_argument('--max-len', type=int, default=d.max_len, help='most stroke-3 rows per drawing (default: no limit)')
-    p.add_argument('--too-long', choices=['split', 'drop'], default=d.too_long, help='what to do with longer drawings')
-    a = p.parse_args(argv)
-    cfg = JoinConfig(a.merge, a.splice, a.rdp, a.min_points, a.min_length, a.drop_first, a.angle_weight,
-                     not a.no_reorder, a.max_len, a.too_long)
-    if a.max_len is not None and a.max_len < 2: raise SinglelineError(f"--max-len must be at least 2, got {a.max_len}")
-    report = BatchReport()
-    data = _read_splits(a.input, report)
-    out, totals = {}, []
-    for split, drawings in data.items():
-        out[split], steps = join_drawings(drawings, cfg, f"{a.input} {split}", report, desc=f'join {split}')
-        totals.append(steps)
-    if not any(out.values()): raise bad_input(a.input, "no drawing left to write\n" + report.summary('drawings'))
-    _write_splits(a.out, out)
-    for r in sum_reports(totals): print(r)
-    print(report.summary('drawings'))
-    print(f"wrote {a.out}: " + ', '.join(f"{s} {len(v)}" for s, v in out.items()))
+    a = add_config_options(p, JoinConfig).parse_args(argv)
+    cfg = config_from_options(JoinConfig, a)
+    if cfg.max_len is not None and cfg.max_len < 2: raise SinglelineError(f"--max-len must be at least 2, got {cfg.max_len}")
+    results, _ = _map_splits(a.input, a.out, 'drawings', lambda s, ds, r: join_drawings(ds, cfg, f"{a.input} {s}", r, desc=f'join {s}'))
+    for r in sum_reports([steps for _, steps in results.values()]): print(r)
+    print(_wrote(a.out, results))
     return 0
 
 def split_command(argv:list) -> int:
@@ -584,22 +577,10 @@ def split_command(argv:list) -> int:
     p = argparse.ArgumentParser(prog='singleline split', description='Split pages holding several drawings: group strokes whose bounding boxes overlap (transitively), drop small groups, normalise each drawing to the 200 canvas.')
     p.add_argument('input', help='a .npz dataset of stroke-3 pages (train/valid/test)')
     p.add_argument('--out', required=True, help='the .npz to write (same splits, one row per drawing)')
-    p.add_argument('--iou', type=float, default=0.05, help='boxes overlap when their IoU reaches this')
-    p.add_argument('--no-containment', action='store_true', help="don't count a box inside another as overlap")
-    p.add_argument('--touch', type=float, default=2., help="strokes closer than this are in the same drawing too (0: boxes only)")
-    p.add_argument('--min-area', type=float, default=500., help="drop groups whose box is smaller (the page's units)")
-    p.add_argument('--size', type=float, default=CANVAS, help="normalise each drawing's longest side to this")
-    a = p.parse_args(argv)
-    report = BatchReport()
-    data = _read_splits(a.input, report)
-    out, counts = {}, []
-    for split, pages in data.items():
-        out[split], c = split_pages(pages, f"{a.input} {split}", report, iou=a.iou, containment=not a.no_containment, touch=a.touch,
-                                    min_area=a.min_area, size=a.size, desc=f'split {split}')
-        counts += c
-    if not any(out.values()): raise bad_input(a.input, "no drawing left to write\n" + report.summary('pages'))
-    _write_splits(a.out, out)
-    print(report.summary('pages'))
+    a = add_config_options(p, SplitConfig).parse_args(argv)
+    cfg = config_from_options(SplitConfig, a)
+    results, _ = _map_splits(a.input, a.out, 'pages', lambda s, ps, r: split_pages(ps, cfg, f"{a.input} {s}", r, desc=f'split {s}'))
+    counts = [c for _, cs in results.values() for c in cs]
     print(f"{sum(counts)} drawings from {len(counts)} pages ({', '.join(f'{k} on {counts.count(k)}' for k in sorted(set(counts)))})")
-    print(f"wrote {a.out}: " + ', '.join(f"{s} {len(v)}" for s, v in out.items()))
+    print(_wrote(a.out, results))
     return 0

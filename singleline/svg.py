@@ -5,14 +5,16 @@
 # %% ../nbs/21_svg.ipynb #0b927eea
 from __future__ import annotations
 import re, math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 import xml.etree.ElementTree as ET
 import numpy as np
 from .core import *
 
 # %% auto #0
 __all__ = ['viewbox_matrix', 'shape_to_d', 'read_svg', 'flatten_path', 'resample', 'sample_strokes', 'svg_to_strokes',
-           'svg_to_deltas', 'svg_files', 'svgs_to_deltas', 'strokes_command']
+           'svg_to_deltas', 'svg_files', 'svgs_to_deltas', 'StrokesConfig', 'strokes_command']
 
 # %% ../nbs/21_svg.ipynb #8cb5d824
 _SKIP = {'defs', 'clipPath', 'mask', 'marker', 'pattern', 'symbol', 'style', 'script', 'metadata', 'title', 'desc',
@@ -209,6 +211,13 @@ def svgs_to_deltas(files:list, total_n:int=1000, min_n:int=5, size:float=CANVAS,
         except SinglelineError as e: report.skip(f, str(e).removeprefix(f'{f}: '))
     return out
 
+@dataclass
+class StrokesConfig:
+    "Settings of `singleline strokes`."
+    total_n: int = 1000           # point budget of each file, shared by its paths by length
+    min_n: int = 5                # drop paths that get fewer points than this
+    split: Literal['train', 'valid', 'test'] = 'train'  # the split to store the drawings in
+
 def strokes_command(argv:list) -> int:
     "`singleline strokes SVG... --out data.npz`: read SVG files into strokes on the 200 canvas and save them as a dataset."
     import argparse
@@ -216,17 +225,15 @@ def strokes_command(argv:list) -> int:
     ap = argparse.ArgumentParser(prog='singleline strokes', description='Read SVG files (or folders of them) into stroke-3 drawings on the 200 canvas, one drawing per file, and save them as a dataset .npz.')
     ap.add_argument('inputs', nargs='+', help='SVG files or folders of SVG files')
     ap.add_argument('--out', required=True, help='the dataset .npz to write')
-    ap.add_argument('--total-n', type=int, default=1000, help='point budget of each file, shared by its paths by length')
-    ap.add_argument('--min-n', type=int, default=5, help='drop paths that get fewer points than this')
-    ap.add_argument('--split', default='train', choices=('train', 'valid', 'test'), help='the split to store the drawings in')
-    a = ap.parse_args(argv)
-    if a.total_n < 2: raise SinglelineError(f"--total-n must be at least 2, got {a.total_n}")
+    a = add_config_options(ap, StrokesConfig).parse_args(argv)
+    c = config_from_options(StrokesConfig, a)
+    if c.total_n < 2: raise SinglelineError(f"--total-n must be at least 2, got {c.total_n}")
     files = svg_files(a.inputs)
     if not files: raise SinglelineError(f"no .svg files found in {', '.join(a.inputs)}")
     report = BatchReport()
-    drawings = svgs_to_deltas(files, a.total_n, a.min_n, CANVAS, report)
+    drawings = svgs_to_deltas(files, c.total_n, c.min_n, CANVAS, report)
     print(report.summary('SVG files'))
     if not drawings: raise SinglelineError("no drawings read: nothing to save")
-    save_npz(a.out, {a.split: drawings})
-    print(f"wrote {len(drawings)} drawings to {a.out} ({a.split})")
+    save_npz(a.out, {c.split: drawings})
+    print(f"wrote {len(drawings)} drawings to {a.out} ({c.split})")
     return 0
