@@ -26,9 +26,11 @@ import numpy as np
 import torch
 
 os.environ.setdefault('SINGLELINE_QUIET', '1')
-from singleline.synth import write_sketchbook
+from singleline.scans import write_sketchbook
+from singleline.core import list_images, BatchReport
 from singleline.embeddings import (CnnConfig, load_cnn, EmbedConfig, ClipBackend, CnnBackend, PageCNN, train_page_cnn, labelled_pages,
-                                   embed_pages, page_loader, train_probe, cluster_pages, list_images, _Pages, BatchReport)
+                                   embed_pages, page_loader, _Pages)
+from singleline.page_rules import train_probe, cluster_pages
 
 def book(folder, pages, seed, number, width, height, labelled):
     "Write (or reuse) a synthetic sketchbook; a labelled one is sorted into one folder per kind."
@@ -59,7 +61,7 @@ def throughput(files, backend, batch_size, workers, repeats=5):
     median over repeats of the paired ratio (each `embed_pages` run against the bare run just before it)."""
     batches = [x for _, _, _, _, x in page_loader(files, backend, batch_size, num_workers=0)]       # the same batches, decoded once
     n = sum(len(x) for x in batches)
-    cfg = EmbedConfig(batch_size=batch_size, num_workers=workers, cache=False)
+    cfg = EmbedConfig(batch_size=batch_size, workers=workers, cache=False)
     for x in batches: backend.encode(x)                                                               # warm-up
     embed_pages(files, backend, cfg)
     bare, pipe, fwd_cpu, infos = [], [], [], []
@@ -110,7 +112,7 @@ def main():
     if a.cnn: cnn = load_cnn(a.cnn); t_train = float('nan')        # reused: its training time is that earlier run's
     else: cnn = train_page_cnn(data/f'train-{a.train_pages}-{a.width}', CnnConfig(epochs=a.epochs, image_size=a.image_size))
     t_train = time.perf_counter() - t if not a.cnn else t_train
-    cfg = EmbedConfig(batch_size=a.batch_size, num_workers=a.workers, cache=False)
+    cfg = EmbedConfig(batch_size=a.batch_size, workers=a.workers, cache=False)
     tr_files, tr_labels = labelled_pages(data/f'train-{a.train_pages}-{a.width}')
     tr = embed_pages(tr_files, cnn, cfg)
     te = embed_pages(test_files, cnn, cfg)

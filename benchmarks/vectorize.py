@@ -1,6 +1,6 @@
 """Vectorisation benchmark: both backends side by side on simulated scans of the artist's real drawings.
 
-Renders N shared drawings (look_train.npz) into JPEG scans with `singleline.synth.scan_drawings` (ground truth known),
+Renders N shared drawings (look_train.npz) into JPEG scans with `singleline.scans.scan_drawings` (ground truth known),
 traces every page with each backend (each backend in its own process, so peak memory is its own), normalises trace and
 truth to the 200 canvas with the same transform (the truth's box), and reports: mean symmetric chamfer distance,
 precision / recall / F1 of points within 2 px (both sampled every ~1 px), strokes per drawing, seconds per page and peak
@@ -43,11 +43,11 @@ def _trace_pages(args):
 def _trace_huge(args):
     "Child process (fresh interpreter): trace one huge page; strokes, seconds, working shape and the process's peak memory."
     backend, file = args
-    from singleline.vectorize import vectorize, read_image, VectorizeConfig
+    from singleline.vectorize import vectorize, read_page, VectorizeConfig
     t = time.perf_counter()
     strokes = vectorize(file, backend)
     secs, peak = time.perf_counter() - t, peak_rss_mb()
-    return [s.tolist() for s in strokes], secs, peak, list(read_image(file, VectorizeConfig().max_side)[0].shape)
+    return [s.tolist() for s in strokes], secs, peak, list(read_page(file, VectorizeConfig().max_side)[0].size[::-1])
 
 def huge_page(drawing, path, side=20000, pen=40):
     "Render one drawing across a `side`² page (pen `pen` px) as a JPEG; returns the truth strokes and box in page px."
@@ -96,16 +96,16 @@ def main(argv=None):
     ap.add_argument('--huge', type=int, default=20000, help='side of the one huge page (JPEG) traced for peak memory; 0 skips it')
     a = ap.parse_args(argv)
     from singleline.data import find_shared_data, load_npz   # heavy imports (torch) stay out of the tracing processes
-    from singleline import synth
+    from singleline.scans import load_truth, scan_drawings
     look = find_shared_data('look_train.npz')
     if look is None: sys.exit('shared data look_train.npz not found')
     drawings = load_npz(look, 'train')['train']
     idx = np.linspace(0, len(drawings) - 1, a.n).round().astype(int)
     scans = Path(a.scans) / f'n{a.n}_seed{a.seed}'
-    if (scans / 'truth.json').exists(): truth = synth.load_truth(scans)
+    if (scans / 'truth.json').exists(): truth = load_truth(scans)
     else:
         t = time.perf_counter()
-        truth = synth.scan_drawings([drawings[i] for i in idx], scans, seed=a.seed, progress=False)
+        truth = scan_drawings([drawings[i] for i in idx], scans, seed=a.seed, progress=False)
         print(f'rendered {len(truth["pages"])} scans in {time.perf_counter() - t:.0f} s → {scans}')
     pages = truth['pages']
     files = [str(scans / p['file']) for p in pages]

@@ -18,9 +18,9 @@ COMMANDS = {
     # 1. embedding filtering
     'embed':       ('singleline.embeddings:embed_command', 'embed page scans (open_clip or the offline CNN) into an .npz, cached by content hash'),
     'embed-train': ('singleline.embeddings:embed_train_command', 'train the offline page CNN on labelled folders (drawing/, notes/, cover/ ...)'),
-    'cluster':     ('singleline.embeddings:cluster_command', 'k-means over page embeddings: include/exclude rules and a gallery per cluster'),
-    'filter':      ('singleline.embeddings:filter_command', 'keep the pages that rules allow (clusters, a probe, or CLIP prompts)'),
-    'projector':   ('singleline.embeddings:projector_command', 'TensorBoard projector files and a self-contained HTML map of the pages'),
+    'cluster':     ('singleline.page_rules:cluster_command', 'k-means over page embeddings: include/exclude rules and a gallery per cluster'),
+    'filter':      ('singleline.page_rules:filter_command', 'keep the pages that rules allow (clusters, a probe, or CLIP prompts)'),
+    'projector':   ('singleline.maps:projector_command', 'TensorBoard projector files and a self-contained HTML map of the pages'),
     # 2-3. vectorization, stroke joining, page splitting
     'prepare':     ('singleline.pipeline:prepare_command', 'scans → centerline SVGs → joined, split drawings → dataset.npz'),
     'vectorize':   ('singleline.vectorize:vectorize_command', 'trace scanned pages into centerline SVGs (one path per stroke)'),

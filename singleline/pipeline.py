@@ -15,7 +15,8 @@ from .display import contact_sheet, tile_images, rasterize_batch
 __all__ = ['PrepareConfig', 'page_drawings', 'Prepared', 'prepare', 'prepare_command', 'DemoConfig', 'demo', 'demo_command']
 
 # %% ../nbs/90_pipeline.ipynb #4d789fbc
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, replace, asdict
+from typing import Literal
 
 def _default_join():
     from singleline.joining import JoinConfig
@@ -24,7 +25,7 @@ def _default_join():
 @dataclass
 class PrepareConfig:
     "Settings of `prepare`; each stage's own config where it has one (distances on the 200 canvas)."
-    backend: str = 'skeleton'       # vectorizer: 'skeleton' (ours) or 'autotrace'
+    backend: Literal['skeleton', 'autotrace'] = 'skeleton'   # vectorizer: 'skeleton' (ours) or 'autotrace'
     jobs: int = 2                   # processes for vectorizing
     total_n: int = 1500             # point budget when reading a page's SVG (shared by its drawings)
     min_n: int = 3                  # drop traced paths with fewer points than this
@@ -102,22 +103,16 @@ def prepare_command(argv:list) -> int:
     p.add_argument('scans', nargs='+', help='scanned pages: image files and/or folders')
     p.add_argument('--out', required=True, help='output folder (svg/ and dataset.npz)')
     p.add_argument('--keep', help="a text file of page names to use, one per line (e.g. from 'singleline filter')")
-    d = PrepareConfig()
-    p.add_argument('--backend', default=d.backend, choices=['skeleton', 'autotrace'], help='vectorizer')
-    p.add_argument('--jobs', type=int, default=d.jobs, help='processes for vectorizing')
-    j = d.join
-    p.add_argument('--merge', type=float, default=j.merge, help=f'merge stroke ends closer than this (default {j.merge:g})')
-    p.add_argument('--splice', type=float, default=j.splice, help=f'splice threshold (default {j.splice:g})')
-    p.add_argument('--rdp', type=float, default=j.rdp, help=f'simplification tolerance (default {j.rdp:g})')
-    p.add_argument('--min-points', type=int, default=j.min_points, help=f'drop strokes with fewer points (default {j.min_points})')
-    p.add_argument('--max-len', type=int, default=j.max_len, help=f'most points per drawing; longer ones are split (default {j.max_len})')
+    add_config_options(p, PrepareConfig, skip=('join',))
+    from singleline.joining import JoinConfig
+    add_config_options(p.add_argument_group('joining (distances on the 200 canvas)'), JoinConfig)
+    p.set_defaults(**asdict(_default_join()))                     # prepare's own joining defaults (max_len 250)
     a = p.parse_args(argv)
     keep = None
     if a.keep:
         try: keep = [l.strip() for l in Path(a.keep).read_text().splitlines() if l.strip()]
         except OSError as e: raise bad_input(a.keep, e.strerror) from None
-    join = replace(j, merge=a.merge, splice=a.splice, rdp=a.rdp, min_points=a.min_points, max_len=a.max_len)
-    cfg = PrepareConfig(backend=a.backend, jobs=a.jobs, join=join)
+    cfg = config_from_options(PrepareConfig, a, join=config_from_options(JoinConfig, a))
     r = prepare(a.scans, a.out, cfg, keep)
     print(r.report.summary('pages'))
     if r.blank: print(f"{len(r.blank)} blank pages (nothing traced): {', '.join(r.blank)}")
@@ -140,8 +135,7 @@ class DemoConfig:
     samples: int = 16                # drawings sampled at the end
     temperature: float = 0.4         # sampling temperature
     jobs: int = 2                    # processes for synthesising and tracing pages
-    threads: int = 1                 # torch CPU threads: the demo's models are small, one thread is about as fast as two and
-                                     # cannot crawl the way busy-waiting OpenMP threads do on a machine with other work
+    threads: int = 1                 # torch CPU threads (the demo's models are small: one is about as fast as two, and cannot crawl the way busy-waiting OpenMP threads do on a busy machine)
     progress: bool = True            # show progress bars
 
 def _demo_model_config(cfg:DemoConfig) -> dict:
@@ -164,6 +158,8 @@ def _demo_embed(cfg:DemoConfig, out:Path, truth:dict, scans:Path, written:dict) 
     "Label part of the book, train the page CNN and a probe on it, keep the drawing pages of the rest: the names to keep."
     import os, shutil
     from singleline import embeddings as E
+    from singleline.page_rules import train_probe
+    from singleline.maps import html_map
     files = [scans/p['file'] for p in truth['pages']]
     kinds = [p['kind'] for p in truth['pages']]
     rng = np.random.default_rng(cfg.seed)
@@ -182,7 +178,7 @@ def _demo_embed(cfg:DemoConfig, out:Path, truth:dict, scans:Path, written:dict) 
     cnn = E.train_page_cnn(root, E.CnnConfig(epochs=cfg.cnn_epochs, batch_size=cfg.cnn_batch_size, image_size=cfg.cnn_image_size, seed=cfg.seed))
     written['page_cnn'] = cnn.save(out/'page_cnn.pt')
     emb = E.embed_pages(files, cnn, E.EmbedConfig(cache_dir=out/'cache'))
-    probe = E.train_probe(emb.subset(np.flatnonzero(labelled)), lab_kinds, include='drawing')
+    probe = train_probe(emb.subset(np.flatnonzero(labelled)), lab_kinds, include='drawing')
     written['rules'] = probe.save(out/'rules.json')
     blind = ~labelled
     is_drawing = np.array([k == 'drawing' for k in kinds])
@@ -190,7 +186,7 @@ def _demo_embed(cfg:DemoConfig, out:Path, truth:dict, scans:Path, written:dict) 
     tp, kept_blind = int((keep & is_drawing & blind).sum()), int((keep & blind).sum())
     written['filter'] = dict(labelled=int(labelled.sum()), filtered=int(blind.sum()), kept=kept_blind,
                              precision=tp / max(kept_blind, 1), recall=tp / max(int((is_drawing & blind).sum()), 1))
-    written['map'] = E.html_map(out/'map.html', emb, classes=kinds, title='Demo sketchbook: page embeddings (page CNN)')
+    written['map'] = html_map(out/'map.html', emb, classes=kinds, title='Demo sketchbook: page embeddings (page CNN)')
     kept_files = [f for f, k in zip(files, keep) if k]
     written['kept'] = out/'kept.png'
     contact_sheet(kept_files, written['kept'], thumb=96, ncols=10)
@@ -229,12 +225,12 @@ def demo(out='demo',                 # output folder
 
 def _demo(cfg:DemoConfig, out:Path) -> dict:
     "The stages of `demo`, one after another."
-    from singleline import synth
+    from singleline.scans import write_sketchbook
     from singleline.display import animate
     from singleline.train import save_drawings
     written = {'seconds': {}}
     scans = out/'scans'
-    truth = _stage('synth', written, lambda: synth.write_sketchbook(scans, pages=cfg.pages, seed=cfg.seed, progress=cfg.progress,
+    truth = _stage('synth', written, lambda: write_sketchbook(scans, pages=cfg.pages, seed=cfg.seed, progress=cfg.progress,
                                                                      workers=cfg.jobs))
     kinds = [p['kind'] for p in truth['pages']]
     written['scans'], written['pages'] = scans, out/'pages.png'
@@ -262,16 +258,10 @@ def _demo(cfg:DemoConfig, out:Path) -> dict:
 # %% ../nbs/90_pipeline.ipynb #746dc2d6
 def demo_command(argv:list) -> int:
     "`singleline demo`: the whole pipeline on the embedded default data."
-    d = DemoConfig()
     p = argparse.ArgumentParser(prog='singleline demo', description=demo.__doc__)
     p.add_argument('--out', default='demo', help='output folder (default: demo)')
-    p.add_argument('--pages', type=int, default=d.pages, help=f'pages in the synthetic sketchbook (default: {d.pages})')
-    p.add_argument('--seed', type=int, default=d.seed, help=f'random seed (default: {d.seed})')
-    p.add_argument('--train-steps', type=int, default=d.train_steps, help=f'SketchRNN training steps (default: {d.train_steps})')
-    p.add_argument('--cnn-epochs', type=int, default=d.cnn_epochs, help=f'page CNN epochs (default: {d.cnn_epochs})')
-    p.add_argument('--jobs', type=int, default=d.jobs, help=f'processes for pages (default: {d.jobs})')
-    a = p.parse_args(argv)
-    cfg = DemoConfig(pages=a.pages, seed=a.seed, train_steps=a.train_steps, cnn_epochs=a.cnn_epochs, jobs=a.jobs)
+    a = add_config_options(p, DemoConfig).parse_args(argv)
+    cfg = config_from_options(DemoConfig, a)
     r = demo(a.out, cfg)
     kinds = ', '.join(f'{n} {k}' for k, n in r['kinds'].items())
     f = r['filter']

@@ -5,19 +5,108 @@
 # %% ../nbs/20_vectorize.ipynb #cdece966
 from __future__ import annotations
 import os, math, warnings
-from dataclasses import dataclass, asdict, replace
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
+from typing import Literal, get_args
 import numpy as np
 import cv2
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from .core import *
 
 # %% auto #0
-__all__ = ['BACKENDS', 'read_image', 'VectorizeConfig', 'flatten_lighting', 'threshold_ink', 'clean_mask', 'pen_width',
-           'ink_mask', 'skeleton_graph', 'trace_paths', 'smooth_path', 'vectorize', 'strokes_to_svg', 'vectorize_file',
-           'vectorize_files', 'vectorize_command']
+__all__ = ['Backend', 'BACKENDS', 'read_page', 'working_gray', 'VectorizeConfig', 'flatten_lighting', 'threshold_ink',
+           'clean_mask', 'pen_width', 'ink_mask', 'skeleton_graph', 'trace_paths', 'smooth_path', 'vectorize',
+           'strokes_to_svg', 'vectorize_file', 'vectorize_files', 'VectorizeJobs', 'vectorize_command']
 
-# %% ../nbs/20_vectorize.ipynb #4ecf60ed
+# %% ../nbs/20_vectorize.ipynb #aabb9fd3
+_ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+_PIXEL_BYTES = {'1': 1, 'L': 1, 'P': 1, 'I;16': 2, 'I;16B': 2, 'I;16L': 2, 'I;16N': 2}   # Pillow keeps every other mode in 4 bytes a pixel
+
+def _decoded_bytes(im) -> int:
+    "Bytes Pillow needs for the decoded pixels of `im` (after any JPEG draft)."
+    w, h = im.size
+    return w * h * _PIXEL_BYTES.get(im.mode, 4)
+
+def _has_alpha(im) -> bool: return 'A' in im.getbands() or 'transparency' in im.info
+
+def _read_gray_cv2(path, size:tuple):
+    "Decode straight to 8-bit gray with OpenCV (libpng and libtiff convert row by row: 1 byte a pixel instead of Pillow's 4 for RGB) and resize to `size`; None if OpenCV cannot read it."
+    g = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
+    return None if g is None else cv2.resize(g, size, interpolation=cv2.INTER_AREA)
+
+def _to_8bit(im:Image.Image) -> Image.Image:
+    "16-bit, 32-bit and float grayscale → 8-bit 'L'."
+    a = np.asarray(im)
+    if im.mode == 'F': a = a * 255 if a.size and np.nanmax(a) <= 1 else a
+    elif a.dtype != np.uint8: a = a / 257. if a.size and a.max() > 255 else a
+    return Image.fromarray(np.nan_to_num(a).clip(0, 255).astype(np.uint8), 'L')
+
+def _normal_mode(im:Image.Image) -> Image.Image:
+    "Any Pillow mode → 'L', 'LA', 'RGB' or 'RGBA' (8 bits a channel)."
+    if im.mode in ('L', 'LA', 'RGB', 'RGBA'): return im
+    if im.mode in ('P', 'PA'): return im.convert('RGBA')                # palette (and its transparency)
+    if im.mode.startswith('I') or im.mode == 'F': return _to_8bit(im)
+    if im.mode == '1': return im.convert('L')
+    return im.convert('RGBA' if _has_alpha(im) else 'RGB')             # CMYK, YCbCr, LAB, HSV, La, RGBa ...
+
+def _on_white(im:Image.Image, mode:str) -> Image.Image:
+    "Composite an image with alpha onto white paper; convert to `mode`."
+    if 'A' in im.getbands(): im = Image.alpha_composite(Image.new('RGBA', im.size, (255, 255, 255, 255)), im.convert('RGBA'))
+    return im if im.mode == mode else im.convert(mode)
+
+# %% ../nbs/20_vectorize.ipynb #c988f6ff
+def read_page(source,                 # an image file (path), or an open binary file
+              max_side:int=0,          # downscale so the longest side is at most this many pixels (0: full size)
+              mode:str='L',            # 'L' (8-bit grey) or 'RGB'
+              max_bytes:float=1.5e9,   # refuse images whose decoded pixels would take more memory than this
+             ) -> tuple:
+    "Open a scan as an upright (EXIF) 8-bit image on white paper, downscaled: `(image, scale)`, `scale` = working px per page px. An unreadable file raises a one-line `SinglelineError` naming it."
+    name, path = getattr(source, 'name', source), None
+    if isinstance(source, (str, os.PathLike)):
+        path = name = Path(source)
+        if not path.exists(): raise bad_input(path, "no such file")
+        if path.is_dir(): raise bad_input(path, "is a folder, not an image")
+        if path.stat().st_size == 0: raise bad_input(path, "empty file (0 bytes)")
+    old = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = None                     # our own limit is max_bytes, checked before decoding
+        with Image.open(source) as im:
+            W, H = im.size
+            if W == 0 or H == 0: raise bad_input(name, "image has no pixels")
+            # EXIF orientation; a PNG may keep its EXIF after the pixels, and Pillow would decode the whole image to find it: read it later
+            late_exif = im.format == 'PNG' and 'exif' not in im.info
+            orientation = 1 if late_exif else im.getexif().get(0x0112, 1)
+            s = min(1., max_side / max(W, H)) if max_side else 1.
+            tw, th = max(1, round(W * s)), max(1, round(H * s))   # working size (before orientation)
+            if s < 1 and im.format == 'JPEG': im.draft(mode, (tw, th))   # the JPEG decoder skips detail: 1/2, 1/4 or 1/8 scale ('L': luminance only)
+            # (on this path a PNG whose EXIF comes after its pixels keeps its stored orientation: finding it would cost the full decode)
+            if s < 1 and path is not None and mode == 'L' and im.format != 'JPEG' and not _has_alpha(im) and (g := _read_gray_cv2(path, (tw, th))) is not None:
+                g = Image.fromarray(g)
+                return (g.transpose(_ORIENT[orientation]) if orientation in _ORIENT else g), s
+            opened = im
+            if _decoded_bytes(im) > max_bytes:
+                raise bad_input(name, f"image is {W}×{H} {im.mode}: decoding needs {_decoded_bytes(im) / 1e9:.1f} GB, more than "
+                                      f"max_bytes={max_bytes / 1e9:.1f} GB (save it as JPEG or grayscale, or raise the limit)")
+            im = _normal_mode(im)
+            if 'A' not in im.getbands() and im.mode != mode: im = im.convert(mode)   # to grey before resizing: a third of the work
+            if s < 1:                                                      # reduce before anything else copies the pixels
+                f = min(im.size[0] // tw, im.size[1] // th)
+                if f >= 2: im = im.reduce(f)
+                im = im.resize((tw, th), Image.LANCZOS)
+            if late_exif: orientation = opened.getexif().get(0x0112, 1)       # decoded by now: no extra cost
+            if orientation in _ORIENT: im = im.transpose(_ORIENT[orientation])
+            im = _on_white(im, mode)
+            im.load()
+    except SinglelineError: raise
+    except UnidentifiedImageError: raise bad_input(name, "not an image file (unrecognised format)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise bad_input(name, f"unreadable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    except MemoryError: raise bad_input(name, "not enough memory to decode it (lower max_bytes to refuse such pages up front)") from None
+    finally: Image.MAX_IMAGE_PIXELS = old
+    return im, s
+
+# %% ../nbs/20_vectorize.ipynb #b90ccde7
 def _to_gray(a:np.ndarray) -> np.ndarray:
     "An image array of any common layout and depth → a new float32 gray array in [0, 1] (alpha composited onto white)."
     a = np.asarray(a)
@@ -35,72 +124,17 @@ def _to_gray(a:np.ndarray) -> np.ndarray:
     if a.ndim != 2: raise SinglelineError(f"image array must be (H, W) or (H, W, C), got shape {a.shape}")
     return np.clip(a, 0, 1, out=a)
 
-_ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
-_PIXEL_BYTES = {'1': 1, 'L': 1, 'P': 1, 'I;16': 2, 'I;16B': 2, 'I;16L': 2, 'I;16N': 2}   # Pillow keeps every other mode in 4 bytes a pixel
-
-def _decoded_bytes(im) -> int:
-    "Bytes Pillow needs for the decoded pixels of `im` (after any JPEG draft)."
-    w, h = im.size
-    return w * h * _PIXEL_BYTES.get(im.mode, 4)
-
-def _has_alpha(im) -> bool: return 'A' in im.getbands() or 'transparency' in im.info
-
-def _read_gray_cv2(path, size:tuple):
-    "Decode straight to gray with OpenCV (libpng and libtiff convert row by row: 1 byte a pixel instead of Pillow's 4 for RGB) and resize to `size`; None if OpenCV cannot read it."
-    g = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_IGNORE_ORIENTATION)
-    return None if g is None else cv2.resize(g, size, interpolation=cv2.INTER_AREA)
-
-def read_image(source,                   # a file path, or an image array (H, W[, C]) of any depth
-               max_side:int=6000,         # downscale so the longest side is at most this (0: never)
-               max_bytes:float=1.5e9,     # refuse images whose decoded pixels would take more memory than this
-              ) -> tuple:
-    "Read a scan as float32 gray in [0, 1] (paper bright), EXIF-oriented and downscaled; returns `(gray, scale)` with `scale` = working px per page px."
-    if isinstance(source, np.ndarray):
-        g = _to_gray(source)
+def working_gray(image,                # a file path, or an image array (H, W[, C]) of any depth
+                 max_side:int=6000,    # downscale so the longest side is at most this (0: never)
+                ) -> tuple:
+    "The page to trace: float32 gray in [0, 1] (paper bright), and `scale` = working px per page px."
+    if isinstance(image, np.ndarray):
+        g = _to_gray(image)
         s = min(1., max_side / max(g.shape)) if max_side and max(g.shape) else 1.
         if s < 1: g = cv2.resize(g, (max(1, round(g.shape[1] * s)), max(1, round(g.shape[0] * s))), interpolation=cv2.INTER_AREA)
         return g, s
-    path = Path(source)
-    if not path.exists(): raise bad_input(path, "no such file")
-    if path.is_dir(): raise bad_input(path, "is a folder, not an image")
-    if path.stat().st_size == 0: raise bad_input(path, "empty file (0 bytes)")
-    old = Image.MAX_IMAGE_PIXELS
-    try:
-        Image.MAX_IMAGE_PIXELS = None                     # our own limit is max_bytes, checked before decoding
-        with Image.open(path) as im:
-            W, H = im.size
-            if W == 0 or H == 0: raise bad_input(path, "image has no pixels")
-            # EXIF orientation; a PNG may keep its EXIF after the pixels, and Pillow would decode the whole image to find it: read it later
-            late_exif = im.format == 'PNG' and 'exif' not in im.info
-            orientation = 1 if late_exif else im.getexif().get(0x0112, 1)
-            s = min(1., max_side / max(W, H)) if max_side else 1.
-            tw, th = max(1, round(W * s)), max(1, round(H * s))   # working size (before orientation)
-            if s < 1 and im.format == 'JPEG': im.draft('L', (tw, th))   # the JPEG decoder skips detail: 1/2, 1/4 or 1/8 scale, luminance only
-            # (on this path a PNG whose EXIF comes after its pixels keeps its stored orientation: finding it would cost the full decode)
-            if s < 1 and im.format != 'JPEG' and not _has_alpha(im) and (g := _read_gray_cv2(path, (tw, th))) is not None:
-                if orientation in _ORIENT: g = np.asarray(Image.fromarray(g).transpose(_ORIENT[orientation]))
-                return _to_gray(g), s
-            opened = im
-            if _decoded_bytes(im) > max_bytes:
-                raise bad_input(path, f"image is {W}×{H} {im.mode}: decoding needs {_decoded_bytes(im) / 1e9:.1f} GB, more than "
-                                      f"max_bytes={max_bytes / 1e9:.1f} GB (save it as JPEG or grayscale, or raise the limit)")
-            if im.mode in ('P', 'PA'): im = im.convert('LA')              # palette (and its transparency) → gray + alpha
-            elif im.mode in ('CMYK', 'YCbCr', 'LAB', 'HSV'): im = im.convert('RGB')
-            elif im.mode == '1': im = im.convert('L')
-            elif im.mode.startswith('I;16') and im.mode != 'I;16': im = im.convert('I')
-            if s < 1:                                                      # reduce before anything else copies the pixels
-                f = min(im.size[0] // tw, im.size[1] // th)
-                if f >= 2 and im.mode in ('L', 'LA', 'RGB', 'RGBA'): im = im.reduce(f)
-                im = im.resize((tw, th), Image.LANCZOS)
-            if late_exif: orientation = opened.getexif().get(0x0112, 1)       # decoded by now: no extra cost
-            if orientation in _ORIENT: im = im.transpose(_ORIENT[orientation])
-            g = _to_gray(np.asarray(im))
-    except SinglelineError: raise
-    except UnidentifiedImageError: raise bad_input(path, "not an image file (unrecognised format)")
-    except (OSError, SyntaxError, ValueError) as e: raise bad_input(path, f"unreadable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
-    except MemoryError: raise bad_input(path, "not enough memory to decode it (lower max_bytes to refuse such pages up front)")
-    finally: Image.MAX_IMAGE_PIXELS = old
+    im, s = read_page(image, max_side)
+    g = np.asarray(im, np.float32); g *= 1 / 255
     return g, s
 
 # %% ../nbs/20_vectorize.ipynb #ffa32823
@@ -367,7 +401,8 @@ def smooth_path(p:np.ndarray, sigma:float=1.5, eps:float=0.4) -> np.ndarray:
     return p
 
 # %% ../nbs/20_vectorize.ipynb #c62db638
-BACKENDS = ('skeleton', 'autotrace')
+Backend = Literal['skeleton', 'autotrace']
+BACKENDS = get_args(Backend)
 
 def _skeleton_strokes(mask, c):
     from skimage.morphology import skeletonize
@@ -407,7 +442,7 @@ def _trace(image, backend:str, c:VectorizeConfig) -> tuple:
         try: import autotrace
         except ImportError: raise SinglelineError("the autotrace backend needs pyautotrace: pip install pyautotrace") from None
     source = image if not isinstance(image, np.ndarray) else 'image'
-    gray, scale = read_image(image, c.max_side)
+    gray, scale = working_gray(image, c.max_side)
     size = (round(gray.shape[1] / scale), round(gray.shape[0] / scale))
     if gray.size == 0: raise bad_input(source, "image has no pixels")
     if np.median(gray) < 0.2: raise bad_input(source, "page is almost black: no paper to find lines on")
@@ -482,19 +517,27 @@ def vectorize_files(images:list, out_dir, backend:str='skeleton', config:Vectori
     else: collect(map(_vectorize_job, tasks))
     return report, blank
 
+def _default_jobs() -> int: return min(4, os.cpu_count() or 1)
+
+@dataclass
+class VectorizeJobs:
+    "How `singleline vectorize` runs: which tracer, how many processes."
+    backend: Backend = 'skeleton'                 # tracer: skeleton (built in) or autotrace (pyautotrace)
+    jobs: int = field(default_factory=_default_jobs)   # pages traced in parallel (default: the cores, at most 4)
+
 def vectorize_command(argv:list) -> int:
     "`singleline vectorize INPUT... --out DIR`: trace scanned pages into centerline SVGs."
     import argparse
     ap = argparse.ArgumentParser(prog='singleline vectorize', description='Trace scanned pages (files or folders of JPEG/PNG/TIFF) into centerline SVGs, one path per stroke.')
     ap.add_argument('inputs', nargs='+', help='image files or folders of images')
     ap.add_argument('--out', required=True, help='folder for the SVG files (<page name>.svg)')
-    ap.add_argument('--backend', choices=BACKENDS, default='skeleton', help='tracer: skeleton (built in) or autotrace (pyautotrace)')
-    ap.add_argument('--jobs', type=int, default=min(4, os.cpu_count() or 1), help='pages traced in parallel')
-    ap.add_argument('--max-side', type=int, default=VectorizeConfig.max_side, help='downscale larger pages to this many pixels on the longest side')
+    add_config_options(ap, VectorizeJobs)
+    add_config_options(ap.add_argument_group('tracing (lengths in working pixels)'), VectorizeConfig, skip=('autotrace',))
     a = ap.parse_args(argv)
     images = list_images(*a.inputs, recursive=False)
     if not images: raise SinglelineError(f"no images found in {', '.join(a.inputs)}")
-    report, blank = vectorize_files(images, a.out, a.backend, VectorizeConfig(max_side=a.max_side), a.jobs)
+    run = config_from_options(VectorizeJobs, a)
+    report, blank = vectorize_files(images, a.out, run.backend, config_from_options(VectorizeConfig, a, autotrace=None), run.jobs)
     print(report.summary('pages'))
     if blank: print(f"{len(blank)} blank pages (no strokes): " + ', '.join(Path(b).name for b in blank))
     return 0
