@@ -26,7 +26,7 @@ Measured:
   the like-for-like figure is points per second: the same work, one point of one drawing, on both sides.
   Ours is timed twice: with float32 products, and with the loop's two big products in bfloat16 (`precision='bf16'`,
   summed in float32); what bf16 costs in quality shows as the validation L_R of the sampling loop run teacher-forced
-  in bf16 (`decode_stepwise`) beside the float32 one.
+  in bf16 (`fast_rnn.sampling_step` fed the real points) beside the float32 one.
 The port's trainer imports wandb at module level but never calls it with use_wandb=False; the benchmark puts an
 empty module under that name so that it imports (wandb itself is not installable offline with its dependencies).
 """
@@ -87,7 +87,8 @@ def sampled(a, side):
 
 def child_ours(a, data):
     import torch
-    from singleline.sketch_rnn import SketchRNN, HParams, generate, decode_stepwise
+    from singleline.sketch_rnn import SketchRNN, HParams, generate
+    from singleline.fast_rnn import sampling_step
     from singleline.train import Trainer, TrainConfig
     from singleline.data import load_npz, collate_stroke5
     torch.set_num_threads(a.threads)
@@ -111,7 +112,11 @@ def child_ours(a, data):
     with torch.no_grad():
         _, mu, _ = model.encode(S5, lengths, sample=False)
         p, _ = model.decode(S5[:, :-1], mu)
-        p16 = decode_stepwise(model, S5[:, :-1], mu, 'bf16')          # the sampling loop with bf16 products, teacher-forced
+        (h, c), gz = model.initial_state(mu, len(S5))
+        step, state, ps = sampling_step(model, 'bf16'), (h, c, gz), []
+        for i in range(S5.shape[1] - 1):                              # the sampling step with bf16 products, teacher-forced
+            q, state = step(S5[:, i], state); ps.append(q)
+        p16 = {k: torch.stack([q[k] for q in ps], 1) for k in ps[0]}
     loss, loss16 = common_loss(p, S5, lengths), common_loss(p16, S5, lengths)
     # sampling: 100 drawings conditioned on 100 validation drawings, one batch; float32 and bfloat16 products
     turn(a, 'ours')
@@ -240,7 +245,7 @@ def main():
             ratio = f"{o / t_ref:.2f}×" if k0 in ('steps_per_s', 'steps', 'sample_points_per_s') else f"{t_ref / o:.2f}×" if k0 in ('sample_s', 'median_step_s', 'median_step_cpu_s') else ''
         print(f"{name:36s} {fmt.format(o) if o is not None else '-':>12s} {fmt.format(t) if t is not None else '-':>18s} {ratio:>8s}")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / 'sketch_rnn.json').write_text(json.dumps(dict(args=vars(a), results=res), indent=1))
+    (RESULTS / ('sketch_rnn_bf16.json' if a.ours_bf16 else 'sketch_rnn.json')).write_text(json.dumps(dict(args=vars(a), results=res), indent=1))
 
 
 if __name__ == '__main__':

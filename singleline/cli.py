@@ -32,9 +32,9 @@ COMMANDS = {
     'augment':     ('singleline.augment:augment_command', 'write K augmented copies of each drawing of a dataset .npz'),
     # models
     'train':       ('singleline.train:train_command', 'train SketchRNN or the Sketchformer-style transformer on a dataset .npz; --resume continues exactly'),
-    'sample':      ('singleline.train:sample_command', 'sample new drawings from a trained run: SVG/PNG grid, .npz, GIF'),
-    'interpolate': ('singleline.train:interpolate_command', 'decode drawings between two drawings through the latent space (slerp)'),
-    'complete':    ('singleline.train:complete_command', "let a trained model finish the beginning of a drawing"),
+    'sample':      ('singleline.sample:sample_command', 'sample new drawings from a trained run: SVG/PNG grid, .npz, GIF'),
+    'interpolate': ('singleline.sample:interpolate_command', 'decode drawings between two drawings through the latent space (slerp)'),
+    'complete':    ('singleline.sample:complete_command', "let a trained model finish the beginning of a drawing"),
     'animate':     ('singleline.display:animate_command', 'animate one drawing of a dataset .npz as GIF, MP4 or animated SVG'),
 }
 

@@ -10,11 +10,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .core import *
-from .sketch_rnn import gmm_params, reconstruction_loss, sample_step, stroke5_dataset, _strokes3, _completion_prefix, Linear, learning_rate_at
+from .sketch_rnn import DrawingModel, gmm_params, reconstruction_loss
 
 # %% auto #0
-__all__ = ['SketchformerConfig', 'CausalSelfAttention', 'Block', 'Sketchformer', 'generate_sketches']
+__all__ = ['SketchformerConfig', 'CausalSelfAttention', 'Block', 'Sketchformer']
 
 # %% ../nbs/70_sketchformer.ipynb #537726b6
 @dataclass
@@ -56,8 +57,8 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, hp:SketchformerConfig):
         super().__init__()
         self.n_heads = hp.n_heads
-        self.qkv = Linear(hp.d_model, 3 * hp.d_model)                    # W_Q, W_K, W_V in one product
-        self.proj = Linear(hp.d_model, hp.d_model)                       # W_O
+        self.qkv = nn.Linear(hp.d_model, 3 * hp.d_model)                    # W_Q, W_K, W_V in one product
+        self.proj = nn.Linear(hp.d_model, hp.d_model)                       # W_O
         self.resid_drop = nn.Dropout(hp.dropout)
 
     def forward(self, x, cache:dict=None):
@@ -80,14 +81,14 @@ class Block(nn.Module):
         super().__init__()
         self.ln_1, self.attn = nn.LayerNorm(hp.d_model), CausalSelfAttention(hp)
         self.ln_2 = nn.LayerNorm(hp.d_model)
-        self.mlp = nn.Sequential(Linear(hp.d_model, hp.d_ff), nn.GELU(), Linear(hp.d_ff, hp.d_model), nn.Dropout(hp.dropout))
+        self.mlp = nn.Sequential(nn.Linear(hp.d_model, hp.d_ff), nn.GELU(), nn.Linear(hp.d_ff, hp.d_model), nn.Dropout(hp.dropout))
 
     def forward(self, x, cache:dict=None):
         x = x + self.attn(self.ln_1(x), cache)                            # (B, T, D)
         return x + self.mlp(self.ln_2(x))
 
 # %% ../nbs/70_sketchformer.ipynb #fbdd5c07
-class Sketchformer(nn.Module):
+class Sketchformer(DrawingModel):
     "A causal transformer over stroke-5 points → a mixture of M bivariate Gaussians + 3 pen states for the next point."
     name = 'sketchformer'
     Config = SketchformerConfig
@@ -95,12 +96,12 @@ class Sketchformer(nn.Module):
     def __init__(self, hp:SketchformerConfig=None):
         super().__init__()
         self.hp = hp = hp or SketchformerConfig()
-        self.embed = Linear(5, hp.d_model)                               # a point's vector: W_e S_t + b_e
+        self.embed = nn.Linear(5, hp.d_model)                               # a point's vector: W_e S_t + b_e
         self.pos = nn.Embedding(hp.max_seq_len + 1, hp.d_model)          # one learned vector per position 0 .. N_max
         self.drop = nn.Dropout(hp.dropout)
         self.blocks = nn.ModuleList(Block(hp) for _ in range(hp.n_layers))
         self.ln_f = nn.LayerNorm(hp.d_model)
-        self.fc_y = Linear(hp.d_model, 6 * hp.num_mixture + 3)          # y_t = W_y x_t + b_y, as SketchRNN
+        self.fc_y = nn.Linear(hp.d_model, 6 * hp.num_mixture + 3)          # y_t = W_y x_t + b_y, as SketchRNN
         for name, p in self.named_parameters():                          # GPT-2's initialisation
             if p.dim() > 1: nn.init.normal_(p, 0., 0.02 / (math.sqrt(2 * hp.n_layers) if name.endswith(('proj.weight', 'mlp.2.weight')) else 1.))
             elif name.endswith('bias'): nn.init.zeros_(p)
@@ -129,56 +130,31 @@ class Sketchformer(nn.Module):
         decay = [p for n, p in self.named_parameters() if p.dim() > 1 and not n.startswith('pos.')]
         rest = [p for n, p in self.named_parameters() if not (p.dim() > 1 and not n.startswith('pos.'))]
         opt = torch.optim.AdamW([dict(params=decay, weight_decay=hp.weight_decay), dict(params=rest, weight_decay=0.)], lr=hp.learning_rate)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: learning_rate_at(step, hp) / hp.learning_rate)
-        return opt, sched
+        return self._with_schedule(opt)
 
-    def make_dataset(self, drawings, scale:float=None, train:bool=True, seed:int=0):
-        "See `stroke5_dataset` (the same data and augmentation as SketchRNN)."
-        return stroke5_dataset(drawings, self.hp, scale, train, seed)
+# %% ../nbs/70_sketchformer.ipynb #b8b201c9
+@patch
+def start_sampling(self:Sketchformer, n:int, z=None, prefix=None, precision:str='fp32', generator=None) -> tuple:
+    "For `generate`: S_0 (or the prefix's last row) (n, 5), the state (keys and values of each block, position) after the prefix, and the step."
+    if precision != 'fp32': raise SinglelineError(f"the Sketchformer samples in fp32 only (got precision={precision!r})")
+    if z is not None: raise SinglelineError("the Sketchformer is unconditional: it takes no z")
+    dev = self.fc_y.weight.device
+    caches = [dict() for _ in self.blocks]
+    x = torch.tensor(START_TOKEN, dtype=torch.float32, device=dev).expand(n, 5)       # S_0 (n, 5)
+    pos = 0
+    if prefix is not None and len(prefix):
+        P = torch.as_tensor(np.asarray(prefix), dtype=torch.float32, device=dev)      # (T, 5)
+        self.mixture(torch.cat([x[:1], P[:-1]])[None].expand(n, -1, -1), caches)     # S_0 .. S_{T-1} into the cache
+        pos, x = len(P), P[-1].expand(n, 5)
+    def step(x, state):
+        caches, pos = state
+        p = self.mixture(x[:, None], caches, pos)                                     # (n, 1, .) each
+        return {k: v[:, -1] for k, v in p.items()}, (caches, pos + 1)
+    return x, (caches, pos), step
 
-    def sample_drawings(self, n:int, temperature:float=0.4, scale:float=1.0, seed:int=None, precision:str='fp32') -> list:
-        "`n` stroke-3 drawings in data units (see `generate_sketches`)."
-        if precision != 'fp32': raise SinglelineError(f"the Sketchformer samples in fp32 only (got precision={precision!r})")
-        return generate_sketches(self, n, temperature=temperature, scale=scale, seed=seed)
-
-    def complete_drawings(self, partial, n:int=8, temperature:float=0.4, scale:float=1.0, seed:int=None) -> list:
-        "`n` completions of the stroke-3 drawing `partial` (data units); each result includes `partial`."
-        partial = np.asarray(partial, dtype=np.float64)
-        P, room = _completion_prefix(partial, scale, self.hp.max_seq_len)
-        rest = generate_sketches(self, n, temperature=temperature, prefix=P, seed=seed, scale=scale, max_len=room)
-        return [np.concatenate([partial, r]) for r in rest]
-
-# %% ../nbs/70_sketchformer.ipynb #78509c4a
-@torch.no_grad()
-def generate_sketches(model:Sketchformer, n:int, temperature:float=0.4, max_len:int=None, greedy:bool=False,
-                      prefix=None, seed:int=None, scale:float=1.0, return_stroke5:bool=False):
-    "Sample `n` drawings in one batch, optionally continuing a stroke-5 `prefix` (T, 5) (no start token); stroke-3 in data units."
-    was_training = model.training
-    model.eval()
-    try:
-        dev = model.fc_y.weight.device
-        g = torch.Generator(device=dev)
-        g.manual_seed(int(seed) if seed is not None else int(torch.randint(0, 2**62, (1,))))
-        caches = [dict() for _ in model.blocks]
-        x = torch.tensor(START_TOKEN, dtype=torch.float32, device=dev).expand(n, 1, 5)   # S_0 (n, 1, 5)
-        pos = 0
-        if prefix is not None and len(prefix):
-            P = torch.as_tensor(np.asarray(prefix), dtype=torch.float32, device=dev)      # (T, 5)
-            model.mixture(torch.cat([x[:1, 0], P[:-1]])[None].expand(n, -1, -1), caches)   # S_0 .. S_{T-1} into the cache
-            pos, x = len(P), P[-1].expand(n, 1, 5)
-        steps = min(max_len or model.hp.max_seq_len, model.hp.max_seq_len + 1 - pos)
-        S = x.new_zeros(n, max(steps, 0), 5); S[..., 4] = 1                              # (n, steps, 5), end rows until drawn
-        live, T = torch.arange(n, device=dev), 0
-        for t in range(steps):
-            p = {k: v[:, -1] for k, v in model.mixture(x, caches, pos + t).items()}      # (n_live, .) each
-            xt = sample_step(p, temperature, greedy, g)                                     # (n_live, 5)
-            S[live, t], T = xt, t + 1
-            going = xt[:, 4] == 0
-            x = xt[:, None]
-            if not bool(going.all()):                                                       # finished drawings leave the batch
-                if not bool(going.any()): break
-                live, x = live[going], x[going]
-                for c in caches: c['k'], c['v'] = c['k'][going], c['v'][going]
-        S = S[:, :T]
-        return S if return_stroke5 else _strokes3(S, scale)
-    finally: model.train(was_training)
+@patch
+def keep_drawings(self:Sketchformer, state, going):
+    "The cached keys and values of the drawings still going."
+    caches, pos = state
+    for c in caches: c['k'], c['v'] = c['k'][going], c['v'][going]
+    return caches, pos

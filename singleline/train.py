@@ -4,19 +4,19 @@
 
 # %% ../nbs/80_train.ipynb #e0646085
 from __future__ import annotations
-import os, sys, io, csv, json, math, time, random, argparse, importlib, contextlib, warnings
+import os, sys, io, csv, json, math, time, random, argparse, importlib, contextlib, ctypes, warnings
 from dataclasses import dataclass, asdict, fields, field
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 from .core import *
 
 # %% auto #0
 __all__ = ['MODELS', 'CHECKPOINT', 'model_class', 'TrainConfig', 'load_config', 'keep_freed_memory', 'EpochBatchSampler',
            'setup_distributed', 'Trainer', 'CSVLogger', 'TensorBoardLogger', 'grid_image', 'save_drawings',
-           'SampleGrid', 'BestCheckpoint', 'default_callbacks', 'load_run', 'make_trainer', 'train_command',
-           'sample_command', 'interpolate_command', 'complete_command']
+           'SampleGrid', 'BestCheckpoint', 'default_callbacks', 'load_run', 'make_trainer', 'train_command']
 
 # %% ../nbs/80_train.ipynb #3959a9db
 MODELS = {
@@ -138,10 +138,11 @@ def _set_rng_state(s:dict):
 
 class Trainer:
     "Trains any model that follows the contract above; see `run`."
-    def __init__(self, model:nn.Module, train_set, valid_set=None, config:TrainConfig=None, run_dir=None, scale:float=None, meta:dict=None):
+    def __init__(self, model:'DrawingModel', train_set, valid_set=None, config:TrainConfig=None, run_dir=None, scale:float=None, meta:dict=None):
         self.config = c = config or TrainConfig()
         if c.threads: torch.set_num_threads(c.threads)
         self.rank, self.world, self.device = setup_distributed(c.device)
+        if self.device.type == 'cpu' and c.keep_freed_memory: keep_freed_memory()
         self.train_set, self.valid_set = train_set, valid_set
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.scale = float(scale if scale is not None else getattr(train_set, 'scale', 1.0))
@@ -149,7 +150,7 @@ class Trainer:
         self.batch_size = int(c.batch_size or model.hp.batch_size)
         if self.batch_size % self.world: raise SinglelineError(f"batch_size {self.batch_size} is not divisible by the {self.world} processes")
         if len(train_set) < self.batch_size: raise SinglelineError(f"only {len(train_set)} training drawings for a batch of {self.batch_size}")
-        clip = c.grad_clip if c.grad_clip is not None else getattr(model.hp, 'grad_clip', None)
+        clip = c.grad_clip if c.grad_clip is not None else model.hp.grad_clip
         self.grad_clip = float(clip) if clip else math.inf
         self.model = model.to(self.device)
         self.optimizer, self.scheduler = _unwrap(model).configure_optimizers()
@@ -173,166 +174,178 @@ class Trainer:
     @property
     def raw_model(self) -> nn.Module: return _unwrap(self.model)
 
-    # -- checkpoints ----------------------------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        "Everything needed to resume or to sample (see above)."
-        rng = _rng_state()
-        d = _dist()
-        if d is not None:
-            rngs = [None] * self.world
-            d.all_gather_object(rngs, rng)
-        else: rngs = [rng]
-        m = self.raw_model
-        return dict(format='singleline-checkpoint', version=1, model_name=m.name, model_config=asdict(m.hp),
-                    train_config=asdict(self.config), model=m.state_dict(), optimizer=self.optimizer.state_dict(),
-                    scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict() if self.scaler else None,
-                    step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch, bad_steps=self.bad_steps,
-                    best_valid=self.best_valid, rng=rngs, world=self.world, scale=self.scale, meta=self.meta,
-                    torch_version=torch.__version__)
+# %% ../nbs/80_train.ipynb #1e8842f9
+@patch
+def state_dict(self:Trainer) -> dict:
+    "Everything needed to resume or to sample (see above)."
+    rng = _rng_state()
+    d = _dist()
+    if d is not None:
+        rngs = [None] * self.world
+        d.all_gather_object(rngs, rng)
+    else: rngs = [rng]
+    m = self.raw_model
+    return dict(format='singleline-checkpoint', version=1, model_name=m.name, model_config=asdict(m.hp),
+                train_config=asdict(self.config), model=m.state_dict(), optimizer=self.optimizer.state_dict(),
+                scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict() if self.scaler else None,
+                step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch, bad_steps=self.bad_steps,
+                best_valid=self.best_valid, rng=rngs, world=self.world, scale=self.scale, meta=self.meta,
+                torch_version=torch.__version__)
 
-    def load_state_dict(self, ck:dict):
-        "Continue from a checkpoint made by `state_dict`."
-        self.raw_model.load_state_dict(ck['model'])
-        self.optimizer.load_state_dict(ck['optimizer'])
-        self.scheduler.load_state_dict(ck['scheduler'])
-        if self.scaler and ck.get('scaler'): self.scaler.load_state_dict(ck['scaler'])
-        self.step, self.epoch, self.batch_in_epoch = ck['step'], ck['epoch'], ck['batch_in_epoch']
-        self.bad_steps, self.best_valid, self.scale = ck['bad_steps'], ck['best_valid'], ck['scale']
-        rngs = ck['rng']
-        if len(rngs) == self.world: _set_rng_state(rngs[self.rank])
-        else:
-            warnings.warn(f"checkpoint made by {len(rngs)} processes, resumed by {self.world}: random streams are re-seeded")
-            torch.manual_seed(self.config.seed * 7919 + self.rank + self.step)
+@patch
+def load_state_dict(self:Trainer, ck:dict):
+    "Continue from a checkpoint made by `state_dict`."
+    self.raw_model.load_state_dict(ck['model'])
+    self.optimizer.load_state_dict(ck['optimizer'])
+    self.scheduler.load_state_dict(ck['scheduler'])
+    if self.scaler and ck.get('scaler'): self.scaler.load_state_dict(ck['scaler'])
+    self.step, self.epoch, self.batch_in_epoch = ck['step'], ck['epoch'], ck['batch_in_epoch']
+    self.bad_steps, self.best_valid, self.scale = ck['bad_steps'], ck['best_valid'], ck['scale']
+    rngs = ck['rng']
+    if len(rngs) == self.world: _set_rng_state(rngs[self.rank])
+    else:
+        warnings.warn(f"checkpoint made by {len(rngs)} processes, resumed by {self.world}: random streams are re-seeded")
+        torch.manual_seed(self.config.seed * 7919 + self.rank + self.step)
 
-    def save(self, path=None) -> Path:
-        "Write the checkpoint atomically (process 0 writes; every process takes part in gathering RNG states)."
-        ck = self.state_dict()
-        path = Path(path) if path is not None else self.run_dir / CHECKPOINT
-        if self.is_main:
-            with atomic_write(path) as f: torch.save(ck, f)
-            self.trigger('on_checkpoint')
-        return path
+@patch
+def save(self:Trainer, path=None) -> Path:
+    "Write the checkpoint atomically (process 0 writes; every process takes part in gathering RNG states)."
+    ck = self.state_dict()
+    path = Path(path) if path is not None else self.run_dir / CHECKPOINT
+    if self.is_main:
+        with atomic_write(path) as f: torch.save(ck, f)
+        self.trigger('on_checkpoint')
+    return path
 
-    # -- data -------------------------------------------------------------------------------------------------------
-    def _loader(self, epoch:int, start:int):
-        if hasattr(self.train_set, 'set_epoch'): self.train_set.set_epoch(epoch)
-        sampler = EpochBatchSampler(len(self.train_set), self.batch_size, self.config.seed, epoch, start, self.rank, self.world)
-        # its own generator: a DataLoader iterator draws its workers' base seed from it, not from the global RNG
-        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch * 101 + start)
-        return torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler, collate_fn=self.train_set.collate_fn,
-                                           num_workers=self.config.num_workers, generator=g)
+# %% ../nbs/80_train.ipynb #7e5aecc5
+@patch
+def _loader(self:Trainer, epoch:int, start:int):
+    if hasattr(self.train_set, 'set_epoch'): self.train_set.set_epoch(epoch)
+    sampler = EpochBatchSampler(len(self.train_set), self.batch_size, self.config.seed, epoch, start, self.rank, self.world)
+    # its own generator: a DataLoader iterator draws its workers' base seed from it, not from the global RNG
+    g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch * 101 + start)
+    return torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler, collate_fn=self.train_set.collate_fn,
+                                       num_workers=self.config.num_workers, generator=g)
 
-    def batches(self):
-        "Training batches from the current position on, forever; keeps `epoch` and `batch_in_epoch` up to date."
-        while True:
-            for batch in self._loader(self.epoch, self.batch_in_epoch):
-                self.batch_in_epoch += 1
-                yield batch
-            self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+@patch
+def batches(self:Trainer):
+    "Training batches from the current position on, forever; keeps `epoch` and `batch_in_epoch` up to date."
+    while True:
+        for batch in self._loader(self.epoch, self.batch_in_epoch):
+            self.batch_in_epoch += 1
+            yield batch
+        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
 
-    def _to_device(self, batch):
-        if isinstance(batch, torch.Tensor): return batch.to(self.device, non_blocking=True)
-        if isinstance(batch, (list, tuple)): return type(batch)(self._to_device(b) for b in batch)
-        if isinstance(batch, dict): return {k: self._to_device(v) for k, v in batch.items()}
-        return batch
+@patch
+def _to_device(self:Trainer, batch):
+    if isinstance(batch, torch.Tensor): return batch.to(self.device, non_blocking=True)
+    if isinstance(batch, (list, tuple)): return type(batch)(self._to_device(b) for b in batch)
+    if isinstance(batch, dict): return {k: self._to_device(v) for k, v in batch.items()}
+    return batch
 
-    def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else contextlib.nullcontext()
+@patch
+def _autocast(self:Trainer):
+    return torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype else contextlib.nullcontext()
 
-    def _reduce_means(self, sums:dict, count:float) -> dict:
-        "Means of summed metrics over all processes."
-        keys = sorted(sums)
-        v = torch.tensor([float(sums[k]) for k in keys] + [float(count)], dtype=torch.float64)
-        d = _dist()
-        if d is not None:
-            if torch.distributed.get_backend() == 'nccl': v = v.to(self.device)
-            d.all_reduce(v); v = v.cpu()
-        return {k: (v[i] / v[-1]).item() for i, k in enumerate(keys)} if v[-1] > 0 else {}
+@patch
+def _reduce_means(self:Trainer, sums:dict, count:float) -> dict:
+    "Means of summed metrics over all processes."
+    keys = sorted(sums)
+    v = torch.tensor([float(sums[k]) for k in keys] + [float(count)], dtype=torch.float64)
+    d = _dist()
+    if d is not None:
+        if torch.distributed.get_backend() == 'nccl': v = v.to(self.device)
+        d.all_reduce(v); v = v.cpu()
+    return {k: (v[i] / v[-1]).item() for i, k in enumerate(keys)} if v[-1] > 0 else {}
 
-    # -- validation ---------------------------------------------------------------------------------------------
-    @torch.no_grad()
-    def validate(self) -> dict:
-        "Mean losses over the validation set (each process takes a share), with a fixed seed; training RNG untouched."
-        if self.valid_set is None or not len(self.valid_set): return {}
-        m = self.raw_model
-        was = m.training
-        m.eval()
-        sums, count = {}, 0
-        devices = [self.device.index] if self.device.type == 'cuda' else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.config.seed + 1 + self.rank)
-            idx = list(range(self.rank, len(self.valid_set), self.world))
-            for i in range(0, len(idx), self.batch_size):
-                items = [self.valid_set[j] for j in idx[i:i + self.batch_size]]
-                batch = self._to_device(self.valid_set.collate_fn(items))
-                with self._autocast(): out = m(batch, self.step)
-                for k, v in out.items(): sums[k] = sums.get(k, 0.) + float(v) * len(items)
-                count += len(items)
-        m.train(was)
-        self.valid_metrics = self._reduce_means(sums, count)
-        if self.valid_metrics.get('loss', math.inf) < self.best_valid: self.best_valid = self.valid_metrics['loss']
-        return self.valid_metrics
+# %% ../nbs/80_train.ipynb #0e92242b
+@patch
+@torch.no_grad()
+def validate(self:Trainer) -> dict:
+    "Mean losses over the validation set (each process takes a share), with a fixed seed; training RNG untouched."
+    if self.valid_set is None or not len(self.valid_set): return {}
+    m = self.raw_model
+    was = m.training
+    m.eval()
+    sums, count = {}, 0
+    devices = [self.device.index] if self.device.type == 'cuda' else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(self.config.seed + 1 + self.rank)
+        idx = list(range(self.rank, len(self.valid_set), self.world))
+        for i in range(0, len(idx), self.batch_size):
+            items = [self.valid_set[j] for j in idx[i:i + self.batch_size]]
+            batch = self._to_device(self.valid_set.collate_fn(items))
+            with self._autocast(): out = m(batch, self.step)
+            for k, v in out.items(): sums[k] = sums.get(k, 0.) + float(v) * len(items)
+            count += len(items)
+    m.train(was)
+    self.valid_metrics = self._reduce_means(sums, count)
+    if self.valid_metrics.get('loss', math.inf) < self.best_valid: self.best_valid = self.valid_metrics['loss']
+    return self.valid_metrics
 
-    # -- training -------------------------------------------------------------------------------------------------
-    def train_step(self, batch) -> dict:
-        "One optimisation step (or a skipped batch) → this process's metrics of the batch."
-        self.model.train()
-        batch = self._to_device(batch)
-        with self._autocast(): out = self.model(batch, self.step)
-        loss = out['loss']
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler: self.scaler.scale(loss).backward(); self.scaler.unscale_(self.optimizer)
-        else: loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), self.grad_clip)
-        finite = bool(torch.isfinite(loss.detach()))
-        if self.scaler:                                                  # fp16: inf gradients are the scaler's business (it skips the step)
-            self.scaler.step(self.optimizer); self.scaler.update()
-        else:
-            finite = finite and bool(torch.isfinite(gnorm))             # DDP: gradients are all-reduced, so every process agrees
-            if finite: self.optimizer.step()
-        self.bad_steps = 0 if finite else self.bad_steps + 1
-        self.scheduler.step()
-        self.step += 1
-        metrics = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in out.items()}
-        metrics.update(grad_norm=float(gnorm), lr=self.optimizer.param_groups[0]['lr'], skipped=float(not finite))
-        if self.bad_steps >= self.config.max_bad_steps:
-            where = f" (last checkpoint: {self.run_dir / CHECKPOINT})" if self.run_dir is not None and (self.run_dir / CHECKPOINT).exists() else ''
-            raise SinglelineError(f"training stopped at step {self.step}: {self.bad_steps} batches in a row had NaN or infinite loss or gradients{where}; "
-                                  "try a lower learning_rate or grad_clip")
-        return metrics
+# %% ../nbs/80_train.ipynb #d165c2cb
+@patch
+def train_step(self:Trainer, batch) -> dict:
+    "One optimisation step (or a skipped batch) → this process's metrics of the batch."
+    self.model.train()
+    batch = self._to_device(batch)
+    with self._autocast(): out = self.model(batch, self.step)
+    loss = out['loss']
+    self.optimizer.zero_grad(set_to_none=True)
+    if self.scaler: self.scaler.scale(loss).backward(); self.scaler.unscale_(self.optimizer)
+    else: loss.backward()
+    gnorm = torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), self.grad_clip)
+    finite = bool(torch.isfinite(loss.detach()))
+    if self.scaler:                                                  # fp16: inf gradients are the scaler's business (it skips the step)
+        self.scaler.step(self.optimizer); self.scaler.update()
+    else:
+        finite = finite and bool(torch.isfinite(gnorm))             # DDP: gradients are all-reduced, so every process agrees
+        if finite: self.optimizer.step()
+    self.bad_steps = 0 if finite else self.bad_steps + 1
+    self.scheduler.step()
+    self.step += 1
+    metrics = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in out.items()}
+    metrics.update(grad_norm=float(gnorm), lr=self.optimizer.param_groups[0]['lr'], skipped=float(not finite))
+    if self.bad_steps >= self.config.max_bad_steps:
+        where = f" (last checkpoint: {self.run_dir / CHECKPOINT})" if self.run_dir is not None and (self.run_dir / CHECKPOINT).exists() else ''
+        raise SinglelineError(f"training stopped at step {self.step}: {self.bad_steps} batches in a row had NaN or infinite loss or gradients{where}; "
+                              "try a lower learning_rate or grad_clip")
+    return metrics
 
-    def _sample_rng(self):
-        devices = [self.device.index] if self.device.type == 'cuda' else []
-        return torch.random.fork_rng(devices=devices)
+@patch
+def _sample_rng(self:Trainer):
+    devices = [self.device.index] if self.device.type == 'cuda' else []
+    return torch.random.fork_rng(devices=devices)
 
-    def run(self, steps:int=None) -> 'Trainer':
-        "Train until `steps` (default `config.steps`), validating, logging, sampling and saving on the way."
-        c = self.config
-        total = int(steps if steps is not None else c.steps)
-        if self.step == 0: torch.manual_seed(c.seed * 7919 + self.rank)   # this process's noise (z, dropout); resumed runs restore it instead
-        bar = progress(range(self.step, total), desc='train', total=total - self.step, disable=not (c.progress and self.is_main) or None) if self.step < total else None
-        sums, count = {}, 0
-        it = self.batches()
-        while self.step < total:
-            metrics = self.train_step(next(it))
-            for k, v in metrics.items(): sums[k] = sums.get(k, 0.) + v
-            count += 1
-            self.metrics = metrics
-            self.trigger('on_step_end')
-            if bar is not None: bar.update(1); bar.set_postfix(loss=f"{metrics['loss']:.3f}", refresh=False)
-            last = self.step == total
-            if c.log_every and (self.step % c.log_every == 0 or last):
-                self.log_metrics = self._reduce_means(sums, count); sums, count = {}, 0
-                self.trigger('on_log')
-            if c.valid_every and (self.step % c.valid_every == 0 or last):
-                with self._sample_rng(): self.validate()
-                self.trigger('on_valid_end')
-            if c.sample_every and self.step % c.sample_every == 0 and self.is_main:
-                with self._sample_rng(): self.trigger('on_sample')
-            if self.run_dir is not None and (last or (c.save_every and self.step % c.save_every == 0)): self.save()
-        if bar is not None: bar.close()
-        self.trigger('on_train_end')
-        return self
+@patch
+def run(self:Trainer, steps:int=None) -> 'Trainer':
+    "Train until `steps` (default `config.steps`), validating, logging, sampling and saving on the way."
+    c = self.config
+    total = int(steps if steps is not None else c.steps)
+    if self.step == 0: torch.manual_seed(c.seed * 7919 + self.rank)   # this process's noise (z, dropout); resumed runs restore it instead
+    bar = progress(range(self.step, total), desc='train', total=total - self.step, disable=not (c.progress and self.is_main) or None) if self.step < total else None
+    sums, count = {}, 0
+    it = self.batches()
+    while self.step < total:
+        metrics = self.train_step(next(it))
+        for k, v in metrics.items(): sums[k] = sums.get(k, 0.) + v
+        count += 1
+        self.metrics = metrics
+        self.trigger('on_step_end')
+        if bar is not None: bar.update(1); bar.set_postfix(loss=f"{metrics['loss']:.3f}", refresh=False)
+        last = self.step == total
+        if c.log_every and (self.step % c.log_every == 0 or last):
+            self.log_metrics = self._reduce_means(sums, count); sums, count = {}, 0
+            self.trigger('on_log')
+        if c.valid_every and (self.step % c.valid_every == 0 or last):
+            with self._sample_rng(): self.validate()
+            self.trigger('on_valid_end')
+        if c.sample_every and self.step % c.sample_every == 0 and self.is_main:
+            with self._sample_rng(): self.trigger('on_sample')
+        if self.run_dir is not None and (last or (c.save_every and self.step % c.save_every == 0)): self.save()
+    if bar is not None: bar.close()
+    self.trigger('on_train_end')
+    return self
 
 # %% ../nbs/80_train.ipynb #85eca858
 class CSVLogger:
@@ -377,6 +390,7 @@ class TensorBoardLogger:
         if getattr(t, 'last_grid', None) is not None: self.writer.add_image('samples', t.last_grid, t.step, dataformats='HW')
     def on_train_end(self, t:Trainer): self.writer.close()
 
+# %% ../nbs/80_train.ipynb #f9ee6aa0
 def grid_image(drawings, ncols:int=4, cell:int=96) -> np.ndarray:
     "Drawings rasterised into one uint8 image, `ncols` per row (empty or broken drawings leave a blank cell)."
     from singleline.display import rasterize, tile_images
@@ -402,9 +416,7 @@ def save_drawings(drawings, out_dir, stem:str, ncols:int=4) -> dict:
 class SampleGrid:
     "Every `sample_every` steps: `sample_n` drawings from the model into RUN/samples/step_XXXXXX.{svg,png}."
     def on_sample(self, t:Trainer):
-        m = t.raw_model
-        if not hasattr(m, 'sample_drawings'): return
-        drawings = m.sample_drawings(t.config.sample_n, temperature=t.config.sample_temperature, scale=t.scale, seed=t.config.seed)
+        drawings = t.raw_model.sample_drawings(t.config.sample_n, temperature=t.config.sample_temperature, scale=t.scale, seed=t.config.seed)
         save_drawings(drawings, t.run_dir / 'samples', f'step_{t.step:06d}')
         t.last_grid = grid_image(drawings)
 
@@ -488,24 +500,33 @@ def make_trainer(data, out, model_name:str='sketchrnn', model_config:dict=None, 
     if callbacks: default_callbacks(t, ck['step'] if ck else None)
     return t
 
-def train_command(argv:list) -> int:
-    "`singleline train DATA.npz --model sketchrnn --out RUN [--config FILE] [--resume] [--steps N]`."
+# %% ../nbs/80_train.ipynb #d5c30db3
+def _train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='singleline train', description='Train a model on a dataset .npz; one checkpoint file in RUN holds everything to resume or sample.')
     p.add_argument('data', help='dataset .npz with a train split (and optionally valid)')
     p.add_argument('--model', default=None, help=f"model to train: {', '.join(MODELS)} (default sketchrnn)")
     p.add_argument('--out', required=True, help='run folder: checkpoint.pt, best.pt, train.csv, valid.csv, tb/, samples/')
     p.add_argument('--config', help="JSON or TOML file with a 'model' and/or a 'train' table of settings")
-    p.add_argument('--resume', action='store_true', help="continue the run in --out exactly where its checkpoint stopped")
-    p.add_argument('--steps', type=int, help='total optimisation steps (overrides the config; raises the total of a resumed run)')
-    p.add_argument('--device', help="'cpu', 'cuda', 'cuda:1' (default: cuda when available)")
-    p.add_argument('--cpu-bf16', action='store_true', help="on the CPU, matrix products in bfloat16 summed in float32: about 2x faster where the CPU has bfloat16 instructions")
-    p.add_argument('--valid-fraction', type=float, default=0.05, help='share of train held out when the data has no valid split (default 0.05)')
-    a = p.parse_args(argv)
+    p.add_argument('--resume', action='store_true', help="continue the run in --out exactly where its checkpoint stopped (only --steps may change)")
+    p.add_argument('--valid-fraction', type=float, default=0.05, help='share of train held out when the data has no valid split (default: %(default)s)')
+    add_config_options(p.add_argument_group('training settings (TrainConfig; they override the config file)'), TrainConfig)
+    return p
+
+def _given_settings(p, argv:list, cls) -> dict:
+    "The fields of `cls` given on the command line `argv` (not their defaults): argparse fills in only what the namespace lacks."
+    unset = object()
+    ns = p.parse_args(argv, argparse.Namespace(**{f.name: unset for f in fields(cls)}))
+    return {f.name: getattr(ns, f.name) for f in fields(cls) if getattr(ns, f.name) is not unset}
+
+def train_command(argv:list) -> int:
+    "`singleline train DATA.npz --model sketchrnn --out RUN [--config FILE] [--resume] [--steps N] [training settings]`."
+    p = _train_parser()
+    a, given = p.parse_args(argv), _given_settings(p, argv, TrainConfig)
     if a.resume and a.config: raise SinglelineError("--resume takes its settings from the checkpoint; drop --config")
+    if a.resume and set(given) - {'steps'}: raise SinglelineError(f"--resume takes its settings from the checkpoint; only --steps may change (got --{', --'.join(sorted(set(given) - {'steps'})).replace('_', '-')})")
     md, td = load_config(a.config) if a.config else ({}, {})
-    if a.device: td['device'] = a.device
-    if a.cpu_bf16: td['cpu_bf16'] = True
-    t = make_trainer(a.data, a.out, a.model or (None if a.resume else 'sketchrnn'), md, td, a.resume, a.steps, a.valid_fraction)
+    td.update({k: v for k, v in given.items() if k != 'steps'})
+    t = make_trainer(a.data, a.out, a.model or (None if a.resume else 'sketchrnn'), md, td, a.resume, given.get('steps'), a.valid_fraction)
     if t.is_main:
         m = t.meta
         print(f"{t.raw_model.name}: {sum(p.numel() for p in t.raw_model.parameters()):,} parameters; {m['n_train']} training drawings "
@@ -517,102 +538,6 @@ def train_command(argv:list) -> int:
         print(f"step {t.step}: " + (f"validation loss {v['loss']:.4f}; " if v else '') + f"checkpoint {Path(a.out) / CHECKPOINT}")
     d = _dist()
     if d is not None: d.destroy_process_group()
-    return 0
-
-# %% ../nbs/80_train.ipynb #092ff359
-def _needs(model, method:str, what:str):
-    if not hasattr(model, method): raise SinglelineError(f"a {model.name} model cannot {what}")
-    return getattr(model, method)
-
-def _animate_some(drawings, out_dir, stem:str, k:int, fmt:str='gif') -> list:
-    from singleline.display import animate
-    paths = []
-    for i, d in enumerate([d for d in drawings if len(d) >= 2][:k]):
-        paths.append(animate(d, Path(out_dir) / f'{stem}_{i:03d}.{fmt}', fps=24, points_per_frame=4, size=192))
-    return paths
-
-def _frames_gif(drawings, path, fps:float=4) -> Path:
-    "A GIF whose frames are whole drawings (an interpolation), each fitted to its frame."
-    from singleline.display import rasterize, write_gif
-    frames = [rasterize(d, size=192) if len(d) else np.full((192, 192), 255, np.uint8) for d in drawings]
-    write_gif(frames + frames[::-1][1:-1], path, fps)                                    # there and back
-    return Path(path)
-
-def _common(p):
-    p.add_argument('run', help='run folder (or a checkpoint .pt file)')
-    p.add_argument('--out', required=True, help='output folder')
-    p.add_argument('--temperature', type=float, default=0.4, help="sampling temperature tau (default 0.4)")
-    p.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
-    p.add_argument('--best', action='store_true', help='use best.pt (lowest validation loss) instead of checkpoint.pt')
-    p.add_argument('--device', default='cpu', help="'cpu' (default) or 'cuda'")
-
-def _drawing(data, split, index:int):
-    from singleline.data import load_npz
-    splits = load_npz(data)
-    split = split or ('valid' if splits.get('valid') else 'train')
-    if split not in splits: raise bad_input(data, f"no split '{split}'")
-    ds = splits[split]
-    if not 0 <= index < len(ds): raise bad_input(f"{data} {split}", f"no drawing {index} (it has {len(ds)})")
-    return np.asarray(ds[index], dtype=np.float64)
-
-def _report(paths):
-    for x in paths: print(f"wrote {x}")
-
-def sample_command(argv:list) -> int:
-    "`singleline sample RUN --n 16 --temperature 0.4 --out DIR`: new drawings from a trained model."
-    p = argparse.ArgumentParser(prog='singleline sample', description='Sample new drawings from a trained run: an SVG and PNG grid, an .npz and pen animations.')
-    _common(p)
-    p.add_argument('--n', type=int, default=16, help='number of drawings (default 16)')
-    p.add_argument('--animate', type=int, default=1, help='animate the first K drawings as GIF (default 1)')
-    p.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32', help="factors of the decoder's big matrix products: fp32 (default) or bf16 (summed in fp32; faster on CPUs with bfloat16 instructions)")
-    a = p.parse_args(argv)
-    if a.n < 1: raise SinglelineError(f"--n must be at least 1, got {a.n}")
-    model, ck = load_run(a.run, a.best, a.device)
-    drawings = _needs(model, 'sample_drawings', 'sample')(a.n, temperature=a.temperature, scale=ck['scale'], seed=a.seed, precision=a.precision)
-    paths = list(save_drawings(drawings, a.out, 'samples').values()) + _animate_some(drawings, a.out, 'sample', a.animate)
-    empty = sum(len(d) < 2 for d in drawings)
-    _report(paths)
-    if empty: print(f"{empty} of {a.n} samples ended before drawing two points (left out of the .svg/.npz)")
-    return 0
-
-def interpolate_command(argv:list) -> int:
-    "`singleline interpolate RUN DATA.npz --a 0 --b 1 --steps 8 --out DIR`: drawings between two drawings, through z."
-    p = argparse.ArgumentParser(prog='singleline interpolate', description='Decode drawings along the slerp between the latent codes of two drawings of a dataset.')
-    _common(p)
-    p.add_argument('data', help='dataset .npz holding the two drawings')
-    p.add_argument('--a', type=int, default=0, help='index of the first drawing (default 0)')
-    p.add_argument('--b', type=int, default=1, help='index of the second drawing (default 1)')
-    p.add_argument('--split', default=None, help='split of the drawings (default valid if present, else train)')
-    p.add_argument('--steps', type=int, default=8, help='drawings along the way, ends included (default 8)')
-    p.set_defaults(temperature=0.1)
-    a = p.parse_args(argv)
-    if a.steps < 2: raise SinglelineError(f"--steps must be at least 2, got {a.steps}")
-    model, ck = load_run(a.run, a.best, a.device)
-    da, db = _drawing(a.data, a.split, a.a), _drawing(a.data, a.split, a.b)
-    drawings = _needs(model, 'interpolate_drawings', 'interpolate')(da, db, a.steps, temperature=a.temperature, scale=ck['scale'], seed=a.seed)
-    paths = list(save_drawings(drawings, a.out, 'interpolation', ncols=a.steps).values())
-    paths.append(_frames_gif(drawings, Path(a.out) / 'interpolation.gif'))
-    _report(paths)
-    return 0
-
-def complete_command(argv:list) -> int:
-    "`singleline complete RUN DATA.npz --index 0 --keep 0.5 --n 8 --out DIR`: the model finishes a drawing's beginning."
-    p = argparse.ArgumentParser(prog='singleline complete', description="Let the model finish the first part of a dataset drawing, several times.")
-    _common(p)
-    p.add_argument('data', help='dataset .npz holding the drawing')
-    p.add_argument('--index', type=int, default=0, help='index of the drawing (default 0)')
-    p.add_argument('--split', default=None, help='split of the drawing (default valid if present, else train)')
-    p.add_argument('--keep', type=float, default=0.5, help='share of its points given to the model (default 0.5)')
-    p.add_argument('--n', type=int, default=8, help='number of completions (default 8)')
-    p.add_argument('--animate', type=int, default=1, help='animate the first K completions as GIF (default 1)')
-    a = p.parse_args(argv)
-    if not 0 < a.keep < 1: raise SinglelineError(f"--keep must be between 0 and 1, got {a.keep}")
-    model, ck = load_run(a.run, a.best, a.device)
-    d = _drawing(a.data, a.split, a.index)
-    partial = d[:max(2, int(round(len(d) * a.keep)))]
-    drawings = _needs(model, 'complete_drawings', 'complete drawings')(partial, a.n, temperature=a.temperature, scale=ck['scale'], seed=a.seed)
-    paths = list(save_drawings([partial] + drawings, a.out, 'completions').values()) + _animate_some(drawings, a.out, 'completion', a.animate)
-    _report(paths)
     return 0
 
 # %% ../nbs/80_train.ipynb #ecd165e9
