@@ -13,7 +13,7 @@ from PIL import Image
 from .core import *
 from .display import tile_images
 from .embeddings import PageEmbeddings
-from .page_rules import PageRules, thumbnail
+from .page_rules import PageRules, thumbnail, embeddings_command
 
 # %% auto #0
 __all__ = ['SPRITE_MAX', 'PALETTE', 'sprite_cell', 'export_projector', 'project_2d', 'html_map', 'find_chromium', 'screenshot',
@@ -180,8 +180,6 @@ def screenshot(html_path, png_path, size=(1000, 760), timeout:float=90.) -> Path
     return Path(png_path)
 
 # %% ../nbs/12_maps.ipynb #3f34e111
-import argparse
-
 @dataclass
 class MapConfig:
     "What `singleline projector` writes beside the embeddings."
@@ -191,11 +189,8 @@ class MapConfig:
 
 def projector_command(argv:list) -> int:
     "singleline projector: TensorBoard projector files and a self-contained HTML map."
-    ap = argparse.ArgumentParser(prog='singleline projector', description='Write TensorBoard embedding-projector files and map.html (opens from disk) for page embeddings.')
-    ap.add_argument('embeddings', help='.npz from singleline embed')
-    ap.add_argument('--out', required=True, help='folder to write')
-    a = add_config_options(ap, MapConfig).parse_args(argv)
-    c, emb = config_from_options(MapConfig, a), PageEmbeddings.load(a.embeddings)
+    a, c, emb = embeddings_command(argv, 'projector', 'Write TensorBoard embedding-projector files and map.html (opens from disk) for page embeddings.',
+                                   dict(required=True, help='folder to write'), MapConfig)
     meta, classes, names = {}, None, None
     if c.rules:
         rules = PageRules.load(c.rules)

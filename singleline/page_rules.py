@@ -17,8 +17,8 @@ from .embeddings import PageEmbeddings, pad_square, add_embedder_options, load_e
 
 # %% auto #0
 __all__ = ['DEFAULT_PROMPTS', 'PageRules', 'cluster_pages', 'train_probe', 'zero_shot_rules', 'filter_pages', 'thumbnail',
-           'cluster_galleries', 'save_galleries', 'ClusterLabeller', 'ClusterConfig', 'cluster_command', 'FilterConfig',
-           'filter_command']
+           'cluster_galleries', 'save_galleries', 'ClusterLabeller', 'ClusterConfig', 'embeddings_command',
+           'cluster_command', 'FilterConfig', 'filter_command']
 
 # %% ../nbs/11_page_rules.ipynb #f73ee4d5
 @dataclass
@@ -217,13 +217,20 @@ class ClusterConfig:
     gallery: str = None               # folder for one cluster-XX.png gallery per cluster
     per_cluster: int = 24             # pages per gallery
 
+def embeddings_command(argv, prog:str, description:str, out:dict, cls, more=None) -> tuple:
+    "Parse `singleline PROG EMBEDDINGS --out ...` with the options of the dataclass `cls` (and those `more(parser)` adds): `(args, settings, embeddings)`."
+    ap = argparse.ArgumentParser(prog=f'singleline {prog}', description=description)
+    ap.add_argument('embeddings', help='.npz from singleline embed')
+    ap.add_argument('--out', **out)
+    add_config_options(ap, cls)
+    if more: more(ap)
+    a = ap.parse_args(argv)
+    return a, config_from_options(cls, a), PageEmbeddings.load(a.embeddings)
+
 def cluster_command(argv:list) -> int:
     "singleline cluster: k-means over page embeddings → rules JSON (+ galleries)."
-    ap = argparse.ArgumentParser(prog='singleline cluster', description='Cluster page embeddings with k-means; write rules (all clusters kept unless --exclude) and a gallery per cluster.')
-    ap.add_argument('embeddings', help='.npz from singleline embed')
-    ap.add_argument('--out', required=True, help='rules JSON to write')
-    a = add_config_options(ap, ClusterConfig).parse_args(argv)
-    c, emb = config_from_options(ClusterConfig, a), PageEmbeddings.load(a.embeddings)
+    a, c, emb = embeddings_command(argv, 'cluster', 'Cluster page embeddings with k-means; write rules (all clusters kept unless --exclude) and a gallery per cluster.',
+                                   dict(required=True, help='rules JSON to write'), ClusterConfig)
     rules = cluster_pages(emb, c.k, c.seed, c.exclude)
     rules.save(a.out)
     if c.gallery: save_galleries(cluster_galleries(emb, rules, c.per_cluster), c.gallery)
@@ -257,13 +264,9 @@ def _rules(c:FilterConfig, a) -> PageRules:
 
 def filter_command(argv:list) -> int:
     "singleline filter: apply (or make) rules and list the pages kept."
-    ap = argparse.ArgumentParser(prog='singleline filter', description='Keep the pages that rules allow. Rules come from singleline cluster, '
-                                 'from a probe (--probe LABELLED.npz --keep LABEL: labels are the parent folder names), or from prompts (--prompt, needs CLIP).')
-    ap.add_argument('embeddings', help='.npz from singleline embed')
-    ap.add_argument('--out', help='text file listing the kept pages, one path per line')
-    add_config_options(ap, FilterConfig); add_embedder_options(ap)
-    a = ap.parse_args(argv)
-    c, emb = config_from_options(FilterConfig, a), PageEmbeddings.load(a.embeddings)
+    a, c, emb = embeddings_command(argv, 'filter', 'Keep the pages that rules allow. Rules come from singleline cluster, from a probe (--probe LABELLED.npz '
+                                   '--keep LABEL: labels are the parent folder names), or from prompts (--prompt, needs CLIP).',
+                                   dict(help='text file listing the kept pages, one path per line'), FilterConfig, add_embedder_options)
     if not c.rules: raise SinglelineError("--rules is required: the rules JSON to apply (or to write, with --probe or --prompt)")
     rules = _rules(c, a)
     for k in c.include + c.exclude:
