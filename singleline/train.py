@@ -302,7 +302,9 @@ def train_step(self:Trainer, batch) -> dict:
         finite = finite and bool(torch.isfinite(gnorm))             # DDP: gradients are all-reduced, so every process agrees
         if finite: self.optimizer.step()
     self.bad_steps = 0 if finite else self.bad_steps + 1
-    self.scheduler.step()
+    with warnings.catch_warnings():                                   # a skipped batch still advances the schedule, on purpose
+        warnings.filterwarnings('ignore', r'Detected call of `lr_scheduler\.step\(\)` before `optimizer\.step\(\)`')
+        self.scheduler.step()
     self.step += 1
     metrics = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in out.items()}
     metrics.update(grad_norm=float(gnorm), lr=self.optimizer.param_groups[0]['lr'], skipped=float(not finite))
