@@ -6,7 +6,7 @@ One run, same thresholds for everyone (merge 15, splice 40 on the 200 canvas):
    drawings: time per drawing, strokes left, pen-up travel — ours (`merge_strokes`, then `order_strokes`),
    singleline-dataset `merge_until`, vpype `LineCollection.merge` (what `vpype linemerge` runs);
 2. merge + splice: ours vs `merge_until` + `splice_until`;
-3. page splitting on synthetic sketchbook pages (`synth.write_sketchbook` truth: 1–3 drawings per page), whole
+3. page splitting on synthetic sketchbook pages (`scans.write_sketchbook` truth: 1–3 drawings per page), whole
    strokes and strokes cut into pieces: share of pages grouped exactly as the truth, ours vs `separate_non_overlapping`.
 
 Peers live outside the project's environment (never in its requirements); install them once with
@@ -172,7 +172,7 @@ def bench_merge(cases, sld, vpype, sld_max, n_sld, repeat):
 
 # ---------------------------------------------------------------- splitting
 def truth_pages(n_pages, seed):
-    from singleline.synth import write_sketchbook, truth_points
+    from singleline.scans import write_sketchbook, truth_points
     from singleline.core import points_to_strokes
     with tempfile.TemporaryDirectory() as tmp:
         truth = write_sketchbook(tmp, pages=n_pages, seed=seed, kinds='drawing', progress=False, width=750, height=1000, workers=1)
