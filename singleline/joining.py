@@ -111,6 +111,7 @@ def _end_directions(strokes, span:float) -> np.ndarray:
             if n > 0: out[2 * i + k] = v / n
     return out
 
+# %% ../nbs/30_joining.ipynb #d2760719
 def merge_links(strokes,                 # list of `(n, 2)` strokes
                 threshold:float,         # largest gap joined
                 angle_weight:float=0.,   # extra cost of a U-turn at a join
@@ -169,6 +170,7 @@ def merge_links(strokes,                 # list of `(n, 2)` strokes
     L = np.array(links, dtype=np.int64)
     return np.c_[L, np.linalg.norm(E[L[:, 0]] - E[L[:, 1]], axis=1)]
 
+# %% ../nbs/30_joining.ipynb #b342430c
 def chain_strokes(strokes, links) -> list:
     "Join `strokes` along `links` (from `merge_links`, or a prefix of them), flipping strokes as needed; chains come in the order of their first stroke."
     S = len(strokes)
@@ -229,6 +231,7 @@ def splice_plan(strokes, threshold:float) -> np.ndarray:
         plan.append((gi, owner[pi], local[pi], cost[k]))
     return np.array(plan, dtype=np.float64).reshape(-1, 4)
 
+# %% ../nbs/30_joining.ipynb #064d6add
 def apply_splices(strokes, plan) -> list:
     "Insert strokes into their hosts following `plan` (from `splice_plan`, or a prefix of it); the pen returns to the host point after each insert."
     S = len(strokes)
@@ -501,6 +504,21 @@ def split_page(strokes,                # the page: a list of `(n, 2)` strokes or
     return PageSplit(labels, boxes, kept, drawings)
 
 # %% ../nbs/30_joining.ipynb #c8639052
+def _batch(items, fn, source, report, desc, why_empty) -> tuple:
+    "`fn(item, name) -> (drawings, detail)` on every item: `(all drawings, details)`; an item that fails or gives no drawing is skipped into `report`."
+    report = report if report is not None else BatchReport()
+    out, details = [], []
+    for i, x in enumerate(progress(items, desc=desc)):
+        name = f"{source}[{i}]"
+        try: drawings, detail = fn(x, name)
+        except SinglelineError as e:
+            report.skip(name, str(e).split(': ', 1)[-1]); continue
+        details.append(detail)
+        if not drawings:
+            report.skip(name, why_empty(detail)); continue
+        out += drawings; report.done += 1
+    return out, details
+
 def join_drawings(drawings,                # stroke-3 drawings
                   cfg:JoinConfig=None,     # settings
                   source='drawings',       # prefix of the names in the report (e.g. 'look.npz train')
@@ -508,17 +526,8 @@ def join_drawings(drawings,                # stroke-3 drawings
                   desc:str='join',         # progress bar label
                  ) -> tuple:
     "Join every drawing: `(drawings out, summed StepReports)`; bad drawings are skipped into `report`."
-    cfg, report = cfg or JoinConfig(), report if report is not None else BatchReport()
-    out, steps = [], []
-    for i, d in enumerate(progress(drawings, desc=desc)):
-        name = f"{source}[{i}]"
-        try: j = join_drawing(d, cfg, name)
-        except SinglelineError as e:
-            report.skip(name, str(e).split(': ', 1)[-1]); continue
-        steps.append(j.steps)
-        if not j.drawings:
-            report.skip(name, j.steps[-1].note or "no strokes left after dropping short strokes"); continue
-        out += j.drawings; report.done += 1
+    def one(d, name): j = join_drawing(d, cfg, name); return j.drawings, j.steps
+    out, steps = _batch(drawings, one, source, report, desc, lambda s: s[-1].note or "no strokes left after dropping short strokes")
     return out, sum_reports(steps)
 
 def split_pages(pages,                     # stroke-3 pages
@@ -529,19 +538,11 @@ def split_pages(pages,                     # stroke-3 pages
                 desc:str='split',          # progress bar label
                ) -> tuple:
     "Split every page into drawings: `(drawings out, drawings per page)`; bad or empty pages are skipped into `report`."
-    cfg, report = cfg or SplitConfig(), report if report is not None else BatchReport()
-    out, counts = [], []
-    for i, p in enumerate(progress(pages, desc=desc)):
-        name = f"{source}[{i}]"
-        try:
-            ps = split_page(p, cfg, name)
-            drawings = [quantize(d, dtype) for d in ps.drawings]
-        except SinglelineError as e:
-            report.skip(name, str(e).split(': ', 1)[-1]); continue
-        if not drawings:
-            report.skip(name, f"no drawing with a box of at least {cfg.min_area:g} (found {len(ps.boxes)} small groups)"); continue
-        out += drawings; counts.append(len(drawings)); report.done += 1
-    return out, counts
+    cfg = cfg or SplitConfig()
+    def one(p, name): ps = split_page(p, cfg, name); return [quantize(d, dtype) for d in ps.drawings], ps
+    out, splits = _batch(pages, one, source, report, desc,
+                         lambda ps: f"no drawing with a box of at least {cfg.min_area:g} (found {len(ps.boxes)} small groups)")
+    return out, [len(ps.kept) for ps in splits if ps.kept]
 
 # %% ../nbs/30_joining.ipynb #ccc5218e
 def _map_splits(src, dst, what:str, fn) -> tuple:

@@ -117,6 +117,7 @@ def _handwriting(h, w, rng, x0=None, y0=None, x1=None, y1=None, line_h=None):
         y += line_h * (2 if rng.random() < 0.12 else 1)
     return [[c] for c in catmull_rom_many(words, 6)]   # one drawing (a list of one stroke) per word
 
+# %% ../nbs/04_scans.ipynb #762b2aa0
 def _watercolour(h, w, rng):
     "Watercolour washes: the paper's multiplicative colour `(3, h, w)`, painted at ¼ resolution with pooled edges."
     sh, sw = max(8, h // 4), max(8, w // 4)
@@ -148,6 +149,7 @@ def _watercolour(h, w, rng):
         fac *= 1 - dens[None] * (1 - colour / 255)[:, None, None]                 # transparent layers multiply
     return np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) for f in fac])
 
+# %% ../nbs/04_scans.ipynb #f312940a
 def render_scan(drawings_px,                 # stroke-3 drawings in page pixel coordinates (ink of a 'drawing' page)
                 width:int=1500,              # page width in pixels
                 height:int=2000,             # page height in pixels
@@ -253,6 +255,7 @@ def _truth_drawing(p, family, source_index):
             'box': [round(v, 2) for v in (b.x0, b.y0, b.x1, b.y1)],
             'deltas': [[float(x), float(y), int(l)] for x, y, l in d]}
 
+# %% ../nbs/04_scans.ipynb #fbe16a19
 def truth_points(drawing:dict) -> np.ndarray:
     "Absolute page points `(N, 3)` of a truth drawing (the cumulative sum of its deltas, rounded to 0.01 px)."
     p = deltas_to_points(np.asarray(drawing['deltas'], dtype=np.float64).reshape(-1, 3))

@@ -53,6 +53,7 @@ def _num(el, k, default=0.):
     v = _length_px(el.get(k), None)
     return default if v is None else v
 
+# %% ../nbs/21_svg.ipynb #c88c623d
 def shape_to_d(el) -> str:
     "Path data for a basic shape element (line, polyline, polygon, circle, ellipse, rect); '' when it has no extent."
     tag = _tag(el)
@@ -83,6 +84,7 @@ def shape_to_d(el) -> str:
                 f"V{y + ry} A{rx},{ry} 0 0 1 {x + rx},{y} Z")
     return ''
 
+# %% ../nbs/21_svg.ipynb #0fe6d351
 def _hidden(el) -> bool:
     style = el.get('style') or ''
     return el.get('display') == 'none' or el.get('visibility') == 'hidden' or re.search(r'display\s*:\s*none', style) is not None

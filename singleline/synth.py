@@ -106,6 +106,7 @@ def _face(rng):
         strokes.append(catmull_rom(hair, 16))
     return [_rot(s, rng.uniform(-12, 12)) for s in strokes]
 
+# %% ../nbs/03_synth.ipynb #cdcc0a26
 def _figure(rng):
     "A standing figure in three gestures: arms through the head loop, then each leg from the hip."
     neck, hip = np.array([0, -0.5]), np.array([rng.normal(0, 0.05), 0.25])
@@ -145,6 +146,7 @@ def _loops(rng):
     y = -r * amp * np.cos(t) + rng.uniform(-0.3, 0.3) * ((x - x.mean()) / (np.ptp(x) + 1e-9)) ** 2 * np.ptp(x)
     return [_rot(np.column_stack([x, y]), rng.uniform(-20, 20))]
 
+# %% ../nbs/03_synth.ipynb #dc1a4f04
 def _plant(rng):
     "A stem that goes out and back along every leaf on its way up, maybe in a pot."
     h = 2.0
@@ -189,6 +191,7 @@ def _hand(rng):
     pts = np.array(pts, dtype=np.float64)
     return [_rot(catmull_rom(pts + rng.normal(0, 0.015, pts.shape), 14), rng.uniform(-15, 15))]
 
+# %% ../nbs/03_synth.ipynb #f3d2135f
 def _vase(rng):
     "A symmetric vase: the rim ellipse, down one side, across the foot, up the other; maybe flowers."
     ys = np.linspace(0, 1.6, 6)
