@@ -38,6 +38,7 @@ COMMANDS = {
     'animate':     ('singleline.display:animate_command', 'animate one drawing of a dataset .npz as GIF, MP4 or animated SVG'),
 }
 
+# %% ../nbs/91_cli.ipynb #519e2671
 def _usage() -> str:
     w = max(map(len, COMMANDS))
     lines = ['usage: singleline <command> [options]', '',

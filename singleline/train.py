@@ -319,6 +319,7 @@ def _sample_rng(self:Trainer):
     devices = [self.device.index] if self.device.type == 'cuda' else []
     return torch.random.fork_rng(devices=devices)
 
+# %% ../nbs/80_train.ipynb #e04cdea3
 @patch
 def run(self:Trainer, steps:int=None) -> 'Trainer':
     "Train until `steps` (default `config.steps`), validating, logging, sampling and saving on the way."
