@@ -28,7 +28,7 @@ os.environ.setdefault('SINGLELINE_QUIET', '1')
 from singleline.core import deltas_to_strokes, strokes_to_deltas, normalize, BBox
 from singleline.data import find_shared_data
 from singleline.joining import (merge_strokes, splice_strokes, order_strokes, clean_strokes, pen_up_travel,
-                                split_page, group_strokes)
+                                split_page)
 
 MERGE, SPLICE, IOU = 15., 40., 0.05
 SLD_PATH = Path(os.environ.get('SLD_PATH', '/work/peers/sld'))
