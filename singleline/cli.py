@@ -14,7 +14,7 @@ __all__ = ['COMMANDS', 'main']
 COMMANDS = {
     # the sketchbook
     'demo':        ('singleline.pipeline:demo_command', 'run the whole pipeline on the embedded default data (a synthetic sketchbook)'),
-    'synth':       ('singleline.synth:synth_command', 'write a synthetic sketchbook: JPEG scans and their ground truth'),
+    'synth':       ('singleline.scans:synth_command', 'write a synthetic sketchbook: JPEG scans and their ground truth'),
     # 1. embedding filtering
     'embed':       ('singleline.embeddings:embed_command', 'embed page scans (open_clip or the offline CNN) into an .npz, cached by content hash'),
     'embed-train': ('singleline.embeddings:embed_train_command', 'train the offline page CNN on labelled folders (drawing/, notes/, cover/ ...)'),

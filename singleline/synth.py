@@ -248,10 +248,3 @@ def synth_drawings(n:int,               # how many drawings
     rng = np.random.default_rng(seed)
     names = [families[i % len(families)] for i in range(n)]
     return [synth_drawing(f, rng) for f in names], names
-
-# %% ../nbs/03_synth.ipynb #cee73647
-def __getattr__(name):
-    "`synth.write_sketchbook` and the other names `scans` defines, looked up there."
-    import singleline.scans
-    try: return getattr(singleline.scans, name)
-    except AttributeError: raise AttributeError(f"module 'singleline.synth' has no attribute {name!r}") from None
