@@ -5,7 +5,9 @@
 # %% ../nbs/90_pipeline.ipynb #d87574fb
 from __future__ import annotations
 import argparse, json, time
+from dataclasses import dataclass, field, replace, asdict
 from pathlib import Path
+from typing import Literal
 import numpy as np
 from PIL import Image
 from .core import *
@@ -14,10 +16,7 @@ from .display import contact_sheet, tile_images, rasterize_batch
 # %% auto #0
 __all__ = ['PrepareConfig', 'page_drawings', 'Prepared', 'prepare', 'prepare_command', 'DemoConfig', 'demo', 'demo_command']
 
-# %% ../nbs/90_pipeline.ipynb #4d789fbc
-from dataclasses import dataclass, field, replace, asdict
-from typing import Literal
-
+# %% ../nbs/90_pipeline.ipynb #2202d0d6
 def _default_join():
     from singleline.joining import JoinConfig
     return JoinConfig(max_len=250)
@@ -35,6 +34,7 @@ class PrepareConfig:
     fractions: tuple = (0.9, 0.05, 0.05)  # train / valid / test shares
     seed: int = 0                   # seed of the train/valid/test shuffle
 
+# %% ../nbs/90_pipeline.ipynb #cc7f3433
 def page_drawings(svg_path,                 # a page's centerline SVG
                   cfg:PrepareConfig=None,   # settings
                  ) -> tuple:
@@ -54,6 +54,7 @@ def page_drawings(svg_path,                 # a page's centerline SVG
         out += ds
     return out, joined.steps
 
+# %% ../nbs/90_pipeline.ipynb #963c7353
 @dataclass
 class Prepared:
     "What `prepare` wrote and measured."

@@ -211,15 +211,13 @@ def ink_mask(gray:np.ndarray, config:VectorizeConfig=None) -> np.ndarray:
     mask = threshold_ink(flatten_lighting(gray, c), c)
     return clean_mask(mask, c.min_speck_px, max_hole=c.min_speck_px)
 
-# %% ../nbs/20_vectorize.ipynb #609366b5
-def skeleton_graph(skel:np.ndarray) -> tuple:
-    "Pixel skeleton → `(nodes, edges)`: node positions `(K, 2)` (x, y; junction clusters merged) and edges `(a, b, points (m, 2))` between them; closed loops without a node get a node of their own."
+# %% ../nbs/20_vectorize.ipynb #a0a98876
+def _pixel_graph(skel:np.ndarray) -> tuple:
+    "Skeleton pixels as a graph: `(pts, a, b, A)`: pixel centres `(n, 2)` (x, y), linked pixel pairs `a`, `b` and the symmetric adjacency matrix `A` (CSR, `(n, n)`)."
     from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
     H, W = skel.shape
     ys, xs = np.nonzero(skel)
     n = len(ys)
-    if n == 0: return np.zeros((0, 2)), []
     idx = np.full((H + 2, W + 2), -1, np.int32); idx[ys + 1, xs + 1] = np.arange(n)
     on = idx >= 0
     def at(dy, dx): return on[1 + dy:H + 1 + dy, 1 + dx:W + 1 + dx]
@@ -233,6 +231,15 @@ def skeleton_graph(skel:np.ndarray) -> tuple:
         a_list.append(idx[y + 1, x + 1]); b_list.append(idx[y + 1 + dy, x + 1 + dx])
     a = np.concatenate(a_list); b = np.concatenate(b_list)
     A = coo_matrix((np.ones(2 * len(a), np.int8), (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+    pts = np.column_stack([xs, ys]).astype(np.float64)
+    return pts, a, b, A
+
+# %% ../nbs/20_vectorize.ipynb #41bb478f
+def _graph_nodes(A, a:np.ndarray, b:np.ndarray, pts:np.ndarray) -> tuple:
+    "Nodes of the pixel graph `_pixel_graph` returns: `(node_of, nodes)`: each pixel's node (-1 for a pixel inside a line) and node positions `(K, 2)`."
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    n = A.shape[0]
     deg = np.diff(A.indptr)
     # nodes: ends (degree 1) and junction clusters (adjacent degree >= 3 pixels)
     junction = deg >= 3
@@ -243,15 +250,20 @@ def skeleton_graph(skel:np.ndarray) -> tuple:
     is_node = deg != 2
     _, node_of[is_node] = np.unique(comp[is_node], return_inverse=True)
     K = node_of.max() + 1 if is_node.any() else 0
-    pts = np.column_stack([xs, ys]).astype(np.float64)
     nodes = np.zeros((K, 2))
     if K:
         cnt = np.bincount(node_of[is_node], minlength=K)
         nodes[:, 0] = np.bincount(node_of[is_node], pts[is_node, 0], K) / cnt
         nodes[:, 1] = np.bincount(node_of[is_node], pts[is_node, 1], K) / cnt
+    return node_of, nodes
+
+# %% ../nbs/20_vectorize.ipynb #6bdf3d47
+def _graph_edges(A, node_of:np.ndarray, pts:np.ndarray, K:int) -> tuple:
+    "Edges `(a, b, points (m, 2))` walked between the `K` nodes of the pixel graph; a closed loop without a node gets node `K`, `K + 1`, ...: `(edges, positions of those new nodes)`."
+    deg = np.diff(A.indptr)
     indptr, indices = A.indptr.tolist(), A.indices.tolist()
     nof = node_of.tolist()
-    visited = bytearray(n)
+    visited = bytearray(len(nof))
     edges, seen_pairs = [], set()
     def walk(start, first):
         chain = [start, first]; prev, cur = start, first
@@ -263,7 +275,7 @@ def skeleton_graph(skel:np.ndarray) -> tuple:
             chain.append(nxt); prev, cur = cur, nxt
             if nof[cur] < 0: visited[cur] = 1
         return chain
-    for p in np.flatnonzero(is_node).tolist():
+    for p in np.flatnonzero(deg != 2).tolist():
         for q in indices[indptr[p]:indptr[p + 1]]:
             if nof[q] == nof[p]: continue
             if nof[q] >= 0:
@@ -283,10 +295,18 @@ def skeleton_graph(skel:np.ndarray) -> tuple:
         c = pts[chain]
         if len(chain) > 2 and chain[-1] != p: c = np.vstack([c, pts[p]])
         edges.append((k, k, c))
+    return edges, extra
+
+def skeleton_graph(skel:np.ndarray) -> tuple:
+    "Pixel skeleton → `(nodes, edges)`: node positions `(K, 2)` (x, y; junction clusters merged) and edges `(a, b, points (m, 2))` between them; closed loops without a node get a node of their own."
+    if not np.any(skel): return np.zeros((0, 2)), []
+    pts, a, b, A = _pixel_graph(skel)
+    node_of, nodes = _graph_nodes(A, a, b, pts)
+    edges, extra = _graph_edges(A, node_of, pts, len(nodes))
     if extra: nodes = np.vstack([nodes, np.array(extra)])
     return nodes, edges
 
-# %% ../nbs/20_vectorize.ipynb #705a9caf
+# %% ../nbs/20_vectorize.ipynb #5e56dc89
 def _length(p:np.ndarray) -> float: return float(np.hypot(*np.diff(p, axis=0).T).sum()) if len(p) > 1 else 0.
 
 def _direction(p:np.ndarray, reach:float) -> np.ndarray:
@@ -297,23 +317,26 @@ def _direction(p:np.ndarray, reach:float) -> np.ndarray:
     n = np.hypot(*v)
     return v / n if n > 0 else v
 
-def trace_paths(nodes:np.ndarray, edges:list, pen:float, config:VectorizeConfig=None) -> list:
-    "Skeleton graph → strokes: merge close junctions, prune spurs, bridge gaps, then follow each stroke through junctions along the branch that turns least."
-    c = config or VectorizeConfig()
-    merge_len, spur_len, gap_len = c.merge * pen + 2, c.spur * pen + 2, c.gap * pen + 2
-    reach = max(2 * pen, 6.)
-    # 1. junctions joined by a short edge are one crossing (a thick X skeletonises into two Ys)
-    deg = np.bincount([e[0] for e in edges] + [e[1] for e in edges], minlength=len(nodes))
+def _degrees(edges:list, n:int) -> np.ndarray:
+    "Edge ends at each of `n` nodes (a loop counts twice)."
+    return np.bincount([e[0] for e in edges] + [e[1] for e in edges], minlength=n)
+
+# %% ../nbs/20_vectorize.ipynb #5ed911a0
+def _merge_junctions(nodes:np.ndarray, edges:list, merge_len:float, pen:float) -> list:
+    "Merge junctions joined by an edge shorter than `merge_len` (a thick X skeletonises into two Ys); drop loops shorter than 4 pen widths (unfilled holes)."
+    deg = _degrees(edges, len(nodes))
     junctions = UnionFind(len(nodes))
     keep = []
     for a, b, p in edges:
         if a != b and deg[a] >= 3 and deg[b] >= 3 and _length(p) < merge_len: junctions.union(a, b)
         else: keep.append((a, b, p))
     edges = [(junctions.find(a), junctions.find(b), p) for a, b, p in keep]
-    edges = [(a, b, p) for a, b, p in edges if not (a == b and _length(p) < 4 * pen)]   # tiny loops are unfilled holes
-    # 2. prune spurs: at a junction, drop short dead-end branches, shortest first, while more than two branches remain
+    return [(a, b, p) for a, b, p in edges if not (a == b and _length(p) < 4 * pen)]
+
+def _prune_spurs(edges:list, n:int, spur_len:float) -> list:
+    "At each junction drop dead-end branches shorter than `spur_len`, shortest first, while more than two branches remain (twice, for spurs on spurs)."
     for _ in range(2):
-        deg = np.bincount([e[0] for e in edges] + [e[1] for e in edges], minlength=len(nodes))
+        deg = _degrees(edges, n)
         spurs = {}
         for i, (a, b, p) in enumerate(edges):
             for end, other in ((a, b), (b, a)):
@@ -327,8 +350,12 @@ def trace_paths(nodes:np.ndarray, edges:list, pen:float, config:VectorizeConfig=
                 drop.add(i); d -= 1
         if not drop: break
         edges = [e for i, e in enumerate(edges) if i not in drop]
-    # 3. bridge small gaps between stroke ends that face each other
-    deg = np.bincount([e[0] for e in edges] + [e[1] for e in edges], minlength=len(nodes)).astype(int)
+    return edges
+
+# %% ../nbs/20_vectorize.ipynb #37718fa6
+def _bridge_gaps(nodes:np.ndarray, edges:list, gap_len:float, reach:float) -> list:
+    "Join stroke ends closer than `gap_len` with a straight edge where both point at each other (within 60°)."
+    deg = _degrees(edges, len(nodes)).astype(int)
     ends = {}
     for i, (a, b, p) in enumerate(edges):
         if deg[a] == 1: ends[a] = -_direction(p, reach)
@@ -347,12 +374,16 @@ def trace_paths(nodes:np.ndarray, edges:list, pen:float, config:VectorizeConfig=
                 v = nodes[j] - nodes[i]; n = np.hypot(*v)
                 if n > 0 and (ends[i] @ v / n < cos_max or -(ends[j] @ v) / n < cos_max): continue
                 used.update((i, j)); edges.append((i, j, np.stack([nodes[i], nodes[j]])))
-    # 4. at every node pair up the branches: least turning first
+    return edges
+
+# %% ../nbs/20_vectorize.ipynb #74b7ab34
+def _pair_branches(edges:list, reach:float, max_turn:float) -> dict:
+    "At every node pair up the branch ends `(edge, 0 start | 1 end)`, least turning first: `{end: partner end}`."
     inc = {}
     for i, (a, b, p) in enumerate(edges):
         inc.setdefault(a, []).append((i, 0)); inc.setdefault(b, []).append((i, 1))
     partner = {}
-    cos_turn = math.cos(math.radians(180 - c.max_turn))
+    cos_turn = math.cos(math.radians(180 - max_turn))
     for node, ends_ in inc.items():
         if len(ends_) < 2: continue
         if len(ends_) == 2:
@@ -366,7 +397,10 @@ def trace_paths(nodes:np.ndarray, edges:list, pen:float, config:VectorizeConfig=
             if cos[i, j] > cos_turn: break
             if i in free and j in free:
                 free -= {i, j}; partner[ends_[i]] = ends_[j]; partner[ends_[j]] = ends_[i]
-    # 5. follow the pairs into strokes; what is left over are closed loops
+    return partner
+
+def _follow_pairs(edges:list, partner:dict) -> list:
+    "Chain the edges through their paired ends into strokes: open chains from their free ends, then what is left (closed loops)."
     used = bytearray(len(edges))
     strokes = []
     def follow(i, e):
@@ -386,6 +420,17 @@ def trace_paths(nodes:np.ndarray, edges:list, pen:float, config:VectorizeConfig=
         if not used[i]: strokes.append(follow(i, 0))
     return strokes
 
+# %% ../nbs/20_vectorize.ipynb #235f933a
+def trace_paths(nodes:np.ndarray, edges:list, pen:float, config:VectorizeConfig=None) -> list:
+    "Skeleton graph → strokes: merge close junctions, prune spurs, bridge gaps, then follow each stroke through junctions along the branch that turns least."
+    c = config or VectorizeConfig()
+    reach = max(2 * pen, 6.)
+    edges = _merge_junctions(nodes, edges, c.merge * pen + 2, pen)
+    edges = _prune_spurs(edges, len(nodes), c.spur * pen + 2)
+    edges = _bridge_gaps(nodes, edges, c.gap * pen + 2, reach)
+    return _follow_pairs(edges, _pair_branches(edges, reach, c.max_turn))
+
+# %% ../nbs/20_vectorize.ipynb #09cefc8d
 def smooth_path(p:np.ndarray, sigma:float=1.5, eps:float=0.4) -> np.ndarray:
     "Gaussian-smooth a pixel path along its length (closed paths wrap around) and simplify it (Ramer-Douglas-Peucker, `eps` px)."
     from scipy.ndimage import gaussian_filter1d
@@ -400,7 +445,7 @@ def smooth_path(p:np.ndarray, sigma:float=1.5, eps:float=0.4) -> np.ndarray:
         p = simplify_strokes([p], eps)[0]                                # core's one simplifier (GEOS)
     return p
 
-# %% ../nbs/20_vectorize.ipynb #c62db638
+# %% ../nbs/20_vectorize.ipynb #4177c342
 Backend = Literal['skeleton', 'autotrace']
 BACKENDS = get_args(Backend)
 
@@ -435,6 +480,7 @@ def _autotrace_strokes(mask, c):
     h = mask.shape[0]
     return [np.column_stack([s[:, 0], h - s[:, 1]]) for s in strokes], None   # autotrace's y axis points up
 
+# %% ../nbs/20_vectorize.ipynb #10065bf9
 def _trace(image, backend:str, c:VectorizeConfig) -> tuple:
     "Trace a page: `(strokes in page px, (width, height) of the page, pen width in page px)`."
     if backend not in BACKENDS: raise SinglelineError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
