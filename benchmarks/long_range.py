@@ -80,6 +80,29 @@ def child(a, data: Path) -> dict:
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
+def table(report:dict) -> list:
+    "The benchmark's table, as lines, from its JSON report (`args` and `results`)."
+    a, res = argparse.Namespace(**report['args']), report['results']
+    r, f = res['sketchrnn'], res['sketchformer']
+    lines = []
+    lines.append(f"Unconditional SketchRNN vs Sketchformer-style transformer, CPU, {a.threads} thread(s) each, "
+          f"{'one after the other' if a.sequential else 'both at once'}, {a.budget:.0f} s of training each, batch 100, N_max 200")
+    lines.append(f"{'':34s} {'SketchRNN':>12s} {'Sketchformer':>13s}")
+    rows = [('parameters', 'params', '{:,}'), ('training steps', 'steps', '{}'), ('steps/s', 'steps_per_s', '{:.3f}'),
+            ('valid L_R', 'valid_L_R', '{:.4f}'), ('  L_s (offsets)', 'valid_L_s', '{:.4f}'), ('  L_p (pen)', 'valid_L_p', '{:.4f}')]
+    for name, k, fmt in rows: lines.append(f"{name:34s} {fmt.format(r[k]):>12s} {fmt.format(f[k]):>13s}")
+    lines.append('per real point, by position in the drawing:')
+    for b in r['bins']:
+        lines.append(f"  points {b:>7s}: offset NLL {'':9s} {r['bins'][b]['offset_nll']:>12.3f} {f['bins'][b]['offset_nll']:>13.3f}   ({r['bins'][b]['points']} points)")
+        lines.append(f"  points {b:>7s}: pen cross-entropy {r['bins'][b]['pen_ce']:>12.3f} {f['bins'][b]['pen_ce']:>13.3f}")
+    v = r['valid_drawings']
+    lines.append(f"samples (100, tau 0.4), medians; validation drawings: {v['points']:.0f} points, {v['strokes']:.0f} strokes, end-to-start / diagonal {v['closure']:.2f}")
+    for name, k, fmt in (('  points per drawing', 'points', '{:.0f}'), ('  strokes per drawing', 'strokes', '{:.0f}'), ('  end-to-start / diagonal', 'closure', '{:.2f}')):
+        lines.append(f"{name:34s} {fmt.format(r['samples'][k]):>12s} {fmt.format(f['samples'][k]):>13s}")
+    lines.append(f"{'  sampling time (s)':34s} {r['sample_s']:>12.2f} {f['sample_s']:>13.2f}")
+    return lines
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--budget', type=float, default=600, help='training wall-clock seconds per model (default 600)')
@@ -108,24 +131,11 @@ def main():
         line = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
         if out.returncode or not line: sys.exit(f"{m} failed:\n{out.stderr[-3000:]}")
         res[m] = json.loads(line[0][7:])
-    r, f = res['sketchrnn'], res['sketchformer']
-    print(f"Unconditional SketchRNN vs Sketchformer-style transformer, CPU, {a.threads} thread(s) each, "
-          f"{'one after the other' if a.sequential else 'both at once'}, {a.budget:.0f} s of training each, batch 100, N_max 200")
-    print(f"{'':34s} {'SketchRNN':>12s} {'Sketchformer':>13s}")
-    rows = [('parameters', 'params', '{:,}'), ('training steps', 'steps', '{}'), ('steps/s', 'steps_per_s', '{:.3f}'),
-            ('valid L_R', 'valid_L_R', '{:.4f}'), ('  L_s (offsets)', 'valid_L_s', '{:.4f}'), ('  L_p (pen)', 'valid_L_p', '{:.4f}')]
-    for name, k, fmt in rows: print(f"{name:34s} {fmt.format(r[k]):>12s} {fmt.format(f[k]):>13s}")
-    print('per real point, by position in the drawing:')
-    for b in r['bins']:
-        print(f"  points {b:>7s}: offset NLL {'':9s} {r['bins'][b]['offset_nll']:>12.3f} {f['bins'][b]['offset_nll']:>13.3f}   ({r['bins'][b]['points']} points)")
-        print(f"  points {b:>7s}: pen cross-entropy {r['bins'][b]['pen_ce']:>12.3f} {f['bins'][b]['pen_ce']:>13.3f}")
-    v = r['valid_drawings']
-    print(f"samples (100, tau 0.4), medians; validation drawings: {v['points']:.0f} points, {v['strokes']:.0f} strokes, end-to-start / diagonal {v['closure']:.2f}")
-    for name, k, fmt in (('  points per drawing', 'points', '{:.0f}'), ('  strokes per drawing', 'strokes', '{:.0f}'), ('  end-to-start / diagonal', 'closure', '{:.2f}')):
-        print(f"{name:34s} {fmt.format(r['samples'][k]):>12s} {fmt.format(f['samples'][k]):>13s}")
-    print(f"{'  sampling time (s)':34s} {r['sample_s']:>12.2f} {f['sample_s']:>13.2f}")
+    from readme import machine
+    report = dict(args=vars(a), machine=machine(), results=res)
+    print('\n'.join(table(report)))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / 'long_range.json').write_text(json.dumps(dict(args=vars(a), results=res), indent=1))
+    (RESULTS / 'long_range.json').write_text(json.dumps(report, indent=1))
     print(f"wrote {RESULTS / 'long_range.json'}")
 
 

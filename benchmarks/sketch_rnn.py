@@ -190,6 +190,29 @@ def child_peer(a, data):
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, scale=scale)
 
 
+def table(report:dict) -> list:
+    "The benchmark's table, as lines, from its JSON report (`args` and `results`)."
+    a, res = argparse.Namespace(**report['args']), report['results']
+    rows = [('training steps/s', 'steps_per_s', '{:.4f}'), ('steps in budget', 'steps', '{}'), ('median step (s)', 'median_step_s', '{:.2f}'), ('median step, CPU time (s)', 'median_step_cpu_s', '{:.2f}'),
+            ('first step (s)', 'first_step_s', '{:.2f}'), ('slowest step (s)', 'max_step_s', '{:.2f}'), ('CPU time of all steps (s)', 'step_cpu_s', '{:.0f}'),
+            ('valid L_R after budget', 'valid_L_R', '{:.4f}'), ('  L_s (offsets)', 'valid_L_s', '{:.4f}'), ('  L_p (pen)', 'valid_L_p', '{:.4f}'),
+            ('valid L_R, sampling loop in bf16', 'valid_L_R_bf16', '{:.4f}'),
+            (f'sample {a.n_sample} drawings (s, best of {a.sample_repeats})', 'sample_s', '{:.2f}'), ('  threads (the faster)', 'sample_threads', '{}'), ('  points sampled', 'sample_points', '{}'), ('  points per second (like for like)', 'sample_points_per_s', '{:.0f}'),
+            ('  same, bf16 products (s)', 'sample_bf16_s', '{:.2f}'), ('  threads, bf16', 'sample_bf16_threads', '{}'), ('  points sampled, bf16', 'sample_bf16_points', '{}'), ('  points per second, bf16', 'sample_bf16_points_per_s', '{:.0f}'),
+            ('peak RSS, training (MB)', 'peak_rss_train_mb', '{:.0f}'), ('peak RSS, all (MB)', 'peak_rss_mb', '{:.0f}')]
+    lines = [f"SketchRNN, CPU, {a.threads} thread(s) each, {'ours trained with bfloat16 products, ' if a.ours_bf16 else ''}{'one after the other' if a.sequential else 'both at once'}, budget {a.budget:.0f} s each; enc 256, dec 512 LN-LSTM, z 128, M 20, batch 100, N_max 200",
+             f"{'':36s} {'ours':>12s} {'singleline-models':>18s} {'ratio':>8s}"]
+    for name, k, fmt in rows:
+        o, t = res.get('ours', {}).get(k), res.get('peer', {}).get(k)
+        k0 = k.replace('_bf16', '')                                     # bf16 rows: against the port's float32 figure
+        t_ref = res.get('peer', {}).get(k0)
+        ratio = ''
+        if o and t_ref:
+            ratio = f"{o / t_ref:.2f}×" if k0 in ('steps_per_s', 'steps', 'sample_points_per_s') else f"{t_ref / o:.2f}×" if k0 in ('sample_s', 'median_step_s', 'median_step_cpu_s') else ''
+        lines.append(f"{name:36s} {fmt.format(o) if o is not None else '-':>12s} {fmt.format(t) if t is not None else '-':>18s} {ratio:>8s}")
+    return lines
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--budget', type=float, default=150, help='training wall-clock seconds per implementation (default 150)')
@@ -227,25 +250,11 @@ def main():
         line = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
         if out.returncode or not line: sys.exit(f"{side} failed:\n{out.stderr[-3000:]}")
         res[side] = json.loads(line[0][7:])
-    rows = [('training steps/s', 'steps_per_s', '{:.4f}'), ('steps in budget', 'steps', '{}'), ('median step (s)', 'median_step_s', '{:.2f}'), ('median step, CPU time (s)', 'median_step_cpu_s', '{:.2f}'),
-            ('first step (s)', 'first_step_s', '{:.2f}'), ('slowest step (s)', 'max_step_s', '{:.2f}'), ('CPU time of all steps (s)', 'step_cpu_s', '{:.0f}'),
-            ('valid L_R after budget', 'valid_L_R', '{:.4f}'), ('  L_s (offsets)', 'valid_L_s', '{:.4f}'), ('  L_p (pen)', 'valid_L_p', '{:.4f}'),
-            ('valid L_R, sampling loop in bf16', 'valid_L_R_bf16', '{:.4f}'),
-            (f'sample {a.n_sample} drawings (s, best of {a.sample_repeats})', 'sample_s', '{:.2f}'), ('  threads (the faster)', 'sample_threads', '{}'), ('  points sampled', 'sample_points', '{}'), ('  points per second (like for like)', 'sample_points_per_s', '{:.0f}'),
-            ('  same, bf16 products (s)', 'sample_bf16_s', '{:.2f}'), ('  threads, bf16', 'sample_bf16_threads', '{}'), ('  points sampled, bf16', 'sample_bf16_points', '{}'), ('  points per second, bf16', 'sample_bf16_points_per_s', '{:.0f}'),
-            ('peak RSS, training (MB)', 'peak_rss_train_mb', '{:.0f}'), ('peak RSS, all (MB)', 'peak_rss_mb', '{:.0f}')]
-    print(f"SketchRNN, CPU, {a.threads} thread(s) each, {'ours trained with bfloat16 products, ' if a.ours_bf16 else ''}{'one after the other' if a.sequential else 'both at once'}, budget {a.budget:.0f} s each; enc 256, dec 512 LN-LSTM, z 128, M 20, batch 100, N_max 200")
-    print(f"{'':36s} {'ours':>12s} {'singleline-models':>18s} {'ratio':>8s}")
-    for name, k, fmt in rows:
-        o, t = res.get('ours', {}).get(k), res.get('peer', {}).get(k)
-        k0 = k.replace('_bf16', '')                                     # bf16 rows: against the port's float32 figure
-        t_ref = res.get('peer', {}).get(k0)
-        ratio = ''
-        if o and t_ref:
-            ratio = f"{o / t_ref:.2f}×" if k0 in ('steps_per_s', 'steps', 'sample_points_per_s') else f"{t_ref / o:.2f}×" if k0 in ('sample_s', 'median_step_s', 'median_step_cpu_s') else ''
-        print(f"{name:36s} {fmt.format(o) if o is not None else '-':>12s} {fmt.format(t) if t is not None else '-':>18s} {ratio:>8s}")
+    from readme import machine
+    report = dict(args=vars(a), machine=machine(), results=res)
+    print('\n'.join(table(report)))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / ('sketch_rnn_bf16.json' if a.ours_bf16 else 'sketch_rnn.json')).write_text(json.dumps(dict(args=vars(a), results=res), indent=1))
+    (RESULTS / ('sketch_rnn_bf16.json' if a.ours_bf16 else 'sketch_rnn.json')).write_text(json.dumps(report, indent=1))
 
 
 if __name__ == '__main__':

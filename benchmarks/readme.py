@@ -1,0 +1,61 @@
+"""Write benchmarks/README.md from the benchmarks' JSON output (benchmarks/results/*.json): one section per benchmark
+that has run, with the command that made it, the machine, the date and its table.
+
+    python benchmarks/readme.py
+"""
+import datetime, importlib, json, os, platform, sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+RESULTS = HERE / 'results'
+# (results file, benchmark module, title, what it compares)
+BENCHMARKS = [
+    ('sketch_rnn.json', 'sketch_rnn', 'SketchRNN training and sampling, float32',
+     "singleline's SketchRNN (with `fast_rnn`'s CPU kernels) against the artist's PyTorch port, paper-size model, the shared real drawings"),
+    ('sketch_rnn_bf16.json', 'sketch_rnn', 'SketchRNN training with bfloat16 products',
+     'The same, ours trained with `TrainConfig(cpu_bf16=True)` (the port in float32)'),
+    ('long_range.json', 'long_range', 'Long-range structure: SketchRNN against the Sketchformer',
+     'an unconditional SketchRNN and the transformer, the same data and the same training time, loss by position in the drawing'),
+]
+
+
+def machine() -> dict:
+    "What the numbers were measured on: CPU model, cores, Python and torch versions, and when."
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration): pass
+    try: import torch; tv = torch.__version__
+    except ImportError: tv = None
+    return dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version(), torch=tv,
+                date=datetime.date.today().isoformat())
+
+
+def command(script:str, args:dict) -> str:
+    "The command line that reproduces a run: the script and every option it was given."
+    parts = [f'python benchmarks/{script}.py']
+    for k, v in args.items():
+        if v in (None, False) or k in ('child', 'data', 'sync', 'tmp'): continue
+        parts.append(f"--{k.replace('_', '-')}" + ('' if v is True else f' {v}'))
+    return ' '.join(parts)
+
+
+def main():
+    sys.path.insert(0, str(HERE))
+    out = ['# Benchmarks', '',
+           'Each benchmark compares singleline with a named peer in the same run and prints ratios (the machines are shared and noisy).',
+           'This page is written by `python benchmarks/readme.py` from their JSON output in `benchmarks/results/`; rerun a benchmark, then that, to update it.', '']
+    for fname, module, title, what in BENCHMARKS:
+        path = RESULTS / fname
+        if not path.exists(): continue
+        report = json.loads(path.read_text())
+        m = report.get('machine', {})
+        out += [f'## {title}', '', what + '.', '',
+                f"`{command(module, report['args'])}`" + (f" — {m.get('date')}, {m.get('cpu')}, {m.get('cores')} cores, torch {m.get('torch')}" if m else ''), '',
+                '```', *importlib.import_module(module).table(report), '```', '']
+    (HERE / 'README.md').write_text('\n'.join(out))
+    print(f"wrote {HERE / 'README.md'}")
+
+
+if __name__ == '__main__':
+    main()
