@@ -57,6 +57,24 @@ def sketch_rnn_step(batch, steps:int) -> dict | None:
     r['config'] = {k: getattr(hp, k) for k in ('enc_rnn_size', 'dec_rnn_size', 'z_size', 'num_mixture', 'batch_size', 'max_seq_len')}
     return r
 
+def table(report:dict) -> list:
+    "The benchmark's table, as lines, from its JSON report (`args` and `results`)."
+    a, r = argparse.Namespace(**report['args']), report['results']
+    rows = r['rows']
+    aug_s = rows['augment (default config)']['median_s']
+    lines = [f"batch: {r['batch']} real drawings of at most {r['max_len']} points ({r['points']} points in all); torch threads: "
+             f"{r['torch_threads']}; {r['processor']}, {r['cpus']} CPUs",
+             f"{'what':62s} {'median ms':>10s} {'min ms':>9s} {'CPU ms':>9s} {'× default augment':>18s}"]
+    for k, v in rows.items():
+        lines.append(f"{k:62s} {v['median_s'] * 1e3:10.2f} {v['min_s'] * 1e3:9.2f} {v['cpu_median_s'] * 1e3:9.2f} {v['median_s'] / aug_s:18.2f}")
+    if 'augment_over_step' in r:
+        ratio, cpu_ratio = r['augment_over_step'], r['augment_over_step_cpu']
+        lines.append(f"augmentation / training step = {ratio * 100:.3f} % wall-clock, {cpu_ratio * 100:.3f} % CPU time "
+                     f"(target ≤ 5 %): {'met' if max(ratio, cpu_ratio) <= 0.05 else 'NOT met'}")
+    elif a.steps <= 0: lines.append("SketchRNN step: skipped (--steps 0)")
+    else: lines.append("SketchRNN step: singleline.sketch_rnn not available yet, ratio pending")
+    return lines
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--repeats', type=int, default=20, help="timed repetitions of the augmentation")
@@ -101,24 +119,17 @@ def main():
     step = sketch_rnn_step(batch, a.steps) if a.steps > 0 else None
     if step is not None: rows['SketchRNN training step (CPU, default config)'] = step
 
-    aug_s = rows['augment (default config)']['median_s']
-    print(f"batch: {a.batch} real drawings of at most {a.max_len} points ({points} points in all); torch threads: "
-          f"{__import__('torch').get_num_threads()}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
-    print(f"{'what':62s} {'median ms':>10s} {'min ms':>9s} {'CPU ms':>9s} {'× default augment':>18s}")
-    for k, v in rows.items():
-        print(f"{k:62s} {v['median_s'] * 1e3:10.2f} {v['min_s'] * 1e3:9.2f} {v['cpu_median_s'] * 1e3:9.2f} {v['median_s'] / aug_s:18.2f}")
-    result = {'batch': a.batch, 'max_len': a.max_len, 'points': points, 'rows': rows}
+    result = {'batch': a.batch, 'max_len': a.max_len, 'points': points, 'torch_threads': __import__('torch').get_num_threads(),
+              'processor': platform.processor() or platform.machine(), 'cpus': os.cpu_count(), 'rows': rows}
     if step is not None:
-        ratio = aug_s / step['median_s']
-        cpu_ratio = rows['augment (default config)']['cpu_median_s'] / step['cpu_median_s']
-        result['augment_over_step'], result['augment_over_step_cpu'] = ratio, cpu_ratio
-        print(f"augmentation / training step = {ratio * 100:.3f} % wall-clock, {cpu_ratio * 100:.3f} % CPU time "
-              f"(target ≤ 5 %): {'met' if max(ratio, cpu_ratio) <= 0.05 else 'NOT met'}")
-    elif a.steps <= 0: print("SketchRNN step: skipped (--steps 0)")
-    else: print("SketchRNN step: singleline.sketch_rnn not available yet, ratio pending")
+        result['augment_over_step'] = rows['augment (default config)']['median_s'] / step['median_s']
+        result['augment_over_step_cpu'] = rows['augment (default config)']['cpu_median_s'] / step['cpu_median_s']
+    from readme import machine
+    report = dict(args=vars(a), machine=machine(), results=result)
+    print('\n'.join(table(report)))
     out = ROOT / 'benchmarks' / 'results' / 'augment.json'
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
+    out.write_text(json.dumps(report, indent=1))
     print(f"wrote {out.relative_to(ROOT)}")
 
 if __name__ == '__main__': main()

@@ -84,6 +84,25 @@ def throughput(files, backend, batch_size, workers, repeats=5):
             'bound': t_fwd / max(t_fwd, (f + d) / C), 'cores_for_0.9': 0.9 * (f + d) / t_fwd,
             'paired_median': float(np.median(np.array(pipe) / np.array(bare))), 'workers': infos[int(np.argmax(pipe))]['workers'], 'threads': infos[int(np.argmax(pipe))]['threads'], 'splits': infos}
 
+def table(report:dict) -> list:
+    "The benchmark's table, as lines, from its JSON report (`args` and `results`)."
+    r = report['results']
+    c = r['cnn']
+    lines = [f"synthetic books: labelled {r['train_pages']} pages, test {r['pages']} pages ({r['drawings']} drawings), {r['width']}×{r['height']} JPEG",
+             f"page CNN: {c['arch']}, {c['image_size']} px grayscale, {c['epochs']} epochs, trained in {c['train_seconds']:.0f} s; final training accuracy {c['history'][-1]['accuracy']:.3f}", '',
+             f"{'filter':<34}{'precision':>10}{'recall':>9}{'false +':>9}{'false -':>9}"]
+    for name, p in (('probe (logistic regression)', r['probe']), ('k-means 8 clusters, majority label', r['clusters'])):
+        lines.append(f"{name:<34}{p['precision']:>10.3f}{p['recall']:>9.3f}{p['false_positives']:>9d}{p['false_negatives']:>9d}")
+    lines += [f"probe confusions: {', '.join(r['probe_confusions']) or 'none'}; pages kept or dropped wrongly: {', '.join(r['probe_errors']) or 'none'}", '',
+              f"{'throughput (pages/s, best of ' + str(len(r['throughput'][0]['pipeline_runs'])) + ')':<38}{'px':>5}{'pages':>7}{'thr+wkr':>8}{'embed_pages':>13}{'bare fwd':>10}{'ratio':>8}{'paired median':>15}"
+              f"{'decode CPU ms':>15}{'fwd CPU ms':>12}{'bound here':>12}{'cores for 0.9':>15}"]
+    for t in r['throughput']:
+        lines.append(f"{t['model']:<38}{t['image_size']:>5}{t['pages']:>7}{str(t['threads']) + '+' + str(t['workers']):>8}{t['pipeline_pages_per_s']:>13.1f}{t['bare_forward_pages_per_s']:>10.1f}"
+                     f"{t['ratio']:>8.3f}{t['paired_median_ratio']:>15.3f}{t['decode_cpu_ms']:>15.2f}{t['forward_cpu_ms']:>12.2f}{t['bound_this_machine']:>12.3f}{t['cores_for_ratio_0_9']:>15.1f}")
+    lines.append(f"bound here: the best ratio any pipeline could reach with {r['cpus']} cores (decoding and the forward pass share them); "
+                 f"cores for 0.9: how many would let it reach 0.9")
+    return lines
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--pages', type=int, default=300, help='pages of the test sketchbook')
@@ -96,7 +115,7 @@ def main():
     ap.add_argument('--throughput-pages', type=int, default=96, help='pages for the resnet18 and ViT-B-32 throughput rows')
     ap.add_argument('--data', default=os.path.expanduser('~/.cache/singleline/bench/embeddings'))
     ap.add_argument('--cnn', help='use this page CNN checkpoint (written by an earlier run of this script) instead of training one')
-    ap.add_argument('--out', default=str(Path(__file__).parent/'results'/'embeddings.json'))
+    ap.add_argument('--out', default=None, help='the JSON report (default benchmarks/results/embeddings.json)')
     a = ap.parse_args()
     torch.manual_seed(0)
     data = Path(a.data)
@@ -141,18 +160,6 @@ def main():
     vit = ClipBackend(m.eval(), pre, None, 'bench:ViT-B-32', 'cpu')
     rows.append(('open_clip ViT-B-32 (random weights)', vit.size, len(sub), throughput(sub, vit, a.batch_size, a.workers)))
 
-    print(f"\nsynthetic books: labelled {a.train_pages} pages, test {a.pages} pages ({int(is_drawing.sum())} drawings), {a.width}×{a.height} JPEG")
-    print(f"page CNN: {cnn.config.arch}, {a.image_size} px grayscale, {a.epochs} epochs, trained in {t_train:.0f} s; final training accuracy {cnn.history[-1]['accuracy']:.3f}\n")
-    print(f"{'filter':<34}{'precision':>10}{'recall':>9}{'false +':>9}{'false -':>9}")
-    for name, p in (('probe (logistic regression)', p_probe), ('k-means 8 clusters, majority label', p_clusters)):
-        print(f"{name:<34}{p[0]:>10.3f}{p[1]:>9.3f}{p[2]:>9d}{p[3]:>9d}")
-    print(f"probe confusions: {', '.join(confusions) or 'none'}; pages kept or dropped wrongly: {', '.join(probe_errors) or 'none'}\n")
-    print(f"{'throughput (pages/s, best of 5)':<38}{'px':>5}{'pages':>7}{'thr+wkr':>8}{'embed_pages':>13}{'bare fwd':>10}{'ratio':>8}{'paired median':>15}"
-          f"{'decode CPU ms':>15}{'fwd CPU ms':>12}{'bound here':>12}{'cores for 0.9':>15}")
-    for name, px, n, r in rows: print(f"{name:<38}{px:>5}{n:>7}{str(r['threads']) + '+' + str(r['workers']):>8}{r['pipeline']:>13.1f}{r['bare']:>10.1f}{r['pipeline'] / r['bare']:>8.3f}{r['paired_median']:>15.3f}"
-                                      f"{r['decode_cpu_ms']:>15.2f}{r['forward_cpu_ms']:>12.2f}{r['bound']:>12.3f}{r['cores_for_0.9']:>15.1f}")
-    print(f"bound here: the best ratio any pipeline could reach with {os.cpu_count()} cores (decoding and the forward pass share them); "
-          f"cores for 0.9: how many would let it reach 0.9")
     res = {'pages': a.pages, 'train_pages': a.train_pages, 'drawings': int(is_drawing.sum()), 'width': a.width, 'height': a.height,
            'cnn': {'arch': cnn.config.arch, 'image_size': a.image_size, 'epochs': a.epochs, 'train_seconds': t_train, 'history': cnn.history},
            'probe': dict(zip(('precision', 'recall', 'false_positives', 'false_negatives'), p_probe)), 'probe_confusions': confusions, 'probe_errors': probe_errors,
@@ -161,10 +168,14 @@ def main():
                            pipeline_runs=r['pipeline_runs'], bare_runs=r['bare_runs'], paired_median_ratio=r['paired_median'], workers=r['workers'], threads=r['threads'], splits=r['splits'],
                            decode_cpu_ms=r['decode_cpu_ms'], forward_cpu_ms=r['forward_cpu_ms'], bound_this_machine=r['bound'], cores_for_ratio_0_9=r['cores_for_0.9'])
                       for n, px, k, r in rows],
-           'synth_seconds': t_synth, 'torch_threads': torch.get_num_threads(), 'cpus': os.cpu_count(), 'machine': platform.machine(),
-           'python': platform.python_version(), 'torch': torch.__version__}
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(res, indent=1))
-    print(f"\nwrote {a.out}")
+           'synth_seconds': t_synth, 'torch_threads': torch.get_num_threads(), 'cpus': os.cpu_count(), 'arch': platform.machine()}
+    from readme import machine
+    report = dict(args=vars(a), machine=machine(), results=res)
+    print()
+    print('\n'.join(table(report)))
+    out = Path(a.out or Path(__file__).parent/'results'/'embeddings.json')
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(f"\nwrote {out}")
 
 if __name__ == '__main__': main()

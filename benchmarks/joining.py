@@ -227,6 +227,31 @@ def bench_split(pages, bb, rng, pieces_per_stroke):
     return out
 
 
+# ---------------------------------------------------------------- table
+def table(report:dict) -> list:
+    "The benchmark's table, as lines, from its JSON report (`args` and `results`)."
+    res = report['results']
+    lines = [f"Merge threshold {res['merge']:g}, splice threshold {res['splice']:g} (200 canvas); time = mean per drawing; "
+             f"travel = mean pen-up travel after. Synthetic drawings: {res['synthetic_source']}."]
+    hdr = f"{'case':<52} {'method':<30} {'n':>4} {'strokes in':>10} {'out':>7} {'travel':>8} {'ms':>9}"
+    lines += [hdr, '-' * len(hdr)]
+    for r in res['rows']:
+        lines.append(f"{r['case']:<52} {r['method']:<30} {r['drawings']:>4} {r['strokes_in']:>10.1f} {r['strokes_out']:>7.1f} {r['travel_out']:>8.1f} {r['ms']:>9.2f}")
+    lines += ['', "Ratios (speed-up = their time / ours):"]
+    for r in res['ratios']:
+        if 'speedup_vs_sld' in r:
+            lines.append(f"  {r['case']:<52} {r['step']:<13} {r['speedup_vs_sld']:8.0f}× faster than sld; strokes {r['strokes_ours']:.1f} vs {r['strokes_sld']:.1f}; travel {r['travel_ours']:.0f} vs {r['travel_sld']:.0f}")
+        else:
+            lines.append(f"  {r['case']:<52} {r['step']:<13} {r['speedup_vs_vpype']:8.1f}× faster than vpype; strokes {r['strokes_ours']:.1f} vs {r['strokes_vpype']:.1f}; travel {r['travel_ours']:.0f} vs {r['travel_vpype']:.0f}")
+    lines += ['', f"Page splitting (IoU {res['iou']}, containment counts; pages on the 200 canvas):"]
+    for r in res['split']:
+        lines.append(f"  {r['variant']:<32} {r['pages']} pages, {r['strokes_per_page']:.0f} strokes/page: exact grouping ours {r['ours_exact']:.1%} "
+                     f"(and nothing dropped {r['ours_exact_and_kept']:.1%}), sld {r['sld_exact']:.1%} "
+                     f"({r['sld_pages_with_a_stroke_in_two_groups']} pages with a stroke in two groups); {r['ours_ms']:.2f} ms vs {r['sld_ms']:.1f} ms per page")
+    lines += ['', f"wall time {res['wall_s']:.0f} s"]
+    return lines
+
+
 # ---------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -256,13 +281,6 @@ def main():
     split_rows = bench_split(truth_pages(n_pages, a.seed), bb, np.random.default_rng(a.seed), 8)
     wall = time.time() - t0
 
-    print(f"\nMerge threshold {MERGE:g}, splice threshold {SPLICE:g} (200 canvas); time = mean per drawing; "
-          f"travel = mean pen-up travel after. Synthetic drawings: {source}.")
-    hdr = f"{'case':<52} {'method':<30} {'n':>4} {'strokes in':>10} {'out':>7} {'travel':>8} {'ms':>9}"
-    print(hdr); print('-' * len(hdr))
-    for r in merge_rows:
-        print(f"{r['case']:<52} {r['method']:<30} {r['drawings']:>4} {r['strokes_in']:>10.1f} {r['strokes_out']:>7.1f} {r['travel_out']:>8.1f} {r['ms']:>9.2f}")
-    # ratios
     ratios = []
     for r in merge_rows:
         if not r['method'].startswith('sld'): continue
@@ -276,22 +294,14 @@ def main():
         o = next(x for x in merge_rows if x['case'] == r['case'] and x['method'] == 'ours merge')
         ratios.append(dict(case=r['case'], step='merge vs vpype', speedup_vs_vpype=r['ms'] / o['ms'],
                            strokes_ours=o['strokes_out'], strokes_vpype=r['strokes_out'], travel_ours=o['travel_out'], travel_vpype=r['travel_out']))
-    print("\nRatios (speed-up = their time / ours):")
-    for r in ratios:
-        if 'speedup_vs_sld' in r:
-            print(f"  {r['case']:<52} {r['step']:<13} {r['speedup_vs_sld']:8.0f}× faster than sld; strokes {r['strokes_ours']:.1f} vs {r['strokes_sld']:.1f}; travel {r['travel_ours']:.0f} vs {r['travel_sld']:.0f}")
-        else:
-            print(f"  {r['case']:<52} {r['step']:<13} {r['speedup_vs_vpype']:8.1f}× faster than vpype; strokes {r['strokes_ours']:.1f} vs {r['strokes_vpype']:.1f}; travel {r['travel_ours']:.0f} vs {r['travel_vpype']:.0f}")
-    print(f"\nPage splitting (IoU {IOU}, containment counts; pages on the 200 canvas):")
-    for r in split_rows:
-        print(f"  {r['variant']:<32} {r['pages']} pages, {r['strokes_per_page']:.0f} strokes/page: exact grouping ours {r['ours_exact']:.1%} "
-              f"(and nothing dropped {r['ours_exact_and_kept']:.1%}), sld {r['sld_exact']:.1%} "
-              f"({r['sld_pages_with_a_stroke_in_two_groups']} pages with a stroke in two groups); {r['ours_ms']:.2f} ms vs {r['sld_ms']:.1f} ms per page")
-    print(f"\nwall time {wall:.0f} s")
+    from readme import machine
+    report = dict(args=vars(a), machine=machine(), results=dict(merge=MERGE, splice=SPLICE, iou=IOU, synthetic_source=source, quick=q, rows=merge_rows,
+                                                                ratios=ratios, split=split_rows, wall_s=wall))
+    print()
+    print('\n'.join(table(report)))
     out = Path(__file__).parent / 'results' / 'joining.json'
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dict(merge=MERGE, splice=SPLICE, iou=IOU, synthetic_source=source, quick=q, rows=merge_rows,
-                                   ratios=ratios, split=split_rows, wall_s=wall), indent=1))
+    out.write_text(json.dumps(report, indent=1))
     print(f"wrote {out}")
 
 if __name__ == '__main__':

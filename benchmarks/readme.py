@@ -16,6 +16,14 @@ BENCHMARKS = [
      'The same, ours trained with `TrainConfig(cpu_bf16=True)` (the port in float32)'),
     ('long_range.json', 'long_range', 'Long-range structure: SketchRNN against the Sketchformer',
      'an unconditional SketchRNN and the transformer, the same data and the same training time, loss by position in the drawing'),
+    ('joining.json', 'joining', 'Joining strokes and splitting pages',
+     "`singleline.joining`'s merging, splicing and page splitting against the artist's `singleline-dataset` 0.0.2 and vpype 1.15's `linemerge`, same thresholds, on cut-up synthetic drawings, the shared real drawings and synthetic sketchbook pages"),
+    ('vectorize.json', 'vectorize', 'Vectorising scans',
+     "singleline's `skeleton` tracer against `autotrace` (pyautotrace) on simulated scans of the shared real drawings: accuracy against the known truth, strokes, time and peak memory, and one 20000×20000 page"),
+    ('embeddings.json', 'embeddings', 'Page filtering and embedding throughput',
+     "the offline page CNN's probe and k-means filters on a synthetic sketchbook, and `embed_pages` from files against the bare forward pass over the same decoded batches (page CNN, resnet18, open_clip ViT-B-32)"),
+    ('augment.json', 'augment', 'Augmentation against a training step',
+     "`singleline.augment` on a batch of 100 real drawings against the original project's SketchRNN augmentation (`singleline_models`) and one SketchRNN training step on CPU"),
 ]
 
 
@@ -35,7 +43,8 @@ def command(script:str, args:dict) -> str:
     "The command line that reproduces a run: the script and every option it was given."
     parts = [f'python benchmarks/{script}.py']
     for k, v in args.items():
-        if v in (None, False) or k in ('child', 'data', 'sync', 'tmp'): continue
+        if v is None or v is False or k in ('child', 'data', 'sync', 'tmp'): continue     # (`v in (None, False)` would drop 0: --huge 0, --steps 0)
+        if isinstance(v, (list, tuple)): v = ' '.join(map(str, v))          # nargs options: the values one after another
         parts.append(f"--{k.replace('_', '-')}" + ('' if v is True else f' {v}'))
     return ' '.join(parts)
 

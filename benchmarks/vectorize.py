@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 from singleline.core import CANVAS, deltas_to_strokes   # light: the tracing processes re-import this module (spawn)
 
 TARGETS = {'f1': 0.95, 'chamfer': 1.0}
+SCANS = '/tmp/singleline_bench_vectorize'
 
 def peak_rss_mb() -> float:
     "This process's peak resident memory (VmHWM; unlike ru_maxrss it is not inherited from the parent across exec)."
@@ -87,11 +88,42 @@ def score(trace, truth, box, tol=2.0, canvas=True):
     return dict(chamfer=(d_pt.mean() + d_tp.mean()) / 2, precision=p, recall=r, f1=2 * p * r / (p + r) if p + r else 0.,
                 f1_1px=2 * p1 * r1 / (p1 + r1) if p1 + r1 else 0.)
 
+def table(report:dict) -> list:
+    "The benchmark's table, as lines, from its JSON report (`args` and `results`)."
+    res = report['results']
+    results, huge, ratios = res['backends'], res['huge'], res['ratios']
+    cols = [('chamfer', 'chamfer px', '{:.3f}'), ('precision', 'P@2px', '{:.4f}'), ('recall', 'R@2px', '{:.4f}'), ('f1', 'F1@2px', '{:.4f}'),
+            ('min_f1', 'min F1', '{:.3f}'), ('f1_1px', 'F1@1px', '{:.4f}'), ('strokes', 'strokes/drawing', '{:.1f}'),
+            ('truth_strokes', 'truth strokes', '{:.1f}'), ('seconds', 's/page', '{:.2f}'), ('peak_rss_mb', 'peak RSS MB', '{:.0f}'),
+            ('rss_after_warmup_mb', 'RSS after 1st page MB', '{:.0f}'), ('chamfer_page', 'chamfer page px', '{:.3f}'),
+            ('f1_page', 'F1@2 page px', '{:.4f}')]
+    lines = [f"{res['n']} pages {res['page_width']}×{res['page_height']}, one real drawing each (look_train), pen {res['pen_width']:.1f} px; "
+             f"metrics on the 200 canvas", '',
+             '| backend | ' + ' | '.join(c[1] for c in cols) + ' |',
+             '|---' * (len(cols) + 1) + '|']
+    for b, r in results.items():
+        lines.append(f'| {b} | ' + ' | '.join(f.format(r['summary'][k]) for k, _, f in cols) + ' |')
+    for b, h in huge.items():
+        lines.append(f"huge page {h['side']}×{h['side']} JPEG, {b}: worked at {h['working_shape'][1]}×{h['working_shape'][0]}, {h['seconds']:.1f} s, "
+                     f"peak RSS {h['peak_rss_mb']:.0f} MB, {h['strokes']} strokes, chamfer {h['chamfer']:.3f}, F1@2px {h['f1']:.4f} (200 canvas)")
+    if ratios:
+        s, t = results['skeleton']['summary'], results['autotrace']['summary']
+        lines += ['', f"skeleton vs autotrace: {ratios['speedup']:.2f}× faster, F1 {ratios['f1_diff']:+.4f}, "
+                      f"(F1 {s['f1']:.5f} vs {t['f1']:.5f}), chamfer ×{ratios['chamfer_ratio']:.2f}, strokes ×{ratios['strokes_ratio']:.2f}"]
+    if 'skeleton' in results:
+        s = results['skeleton']['summary']
+        checks = {'F1@2px >= 0.95': s['f1'] >= 0.95, 'chamfer <= 1.0 px': s['chamfer'] <= 1.0}
+        if 'skeleton' in huge: checks['huge page peak < 2 GB'] = huge['skeleton']['peak_rss_mb'] < 2048
+        if ratios: checks.update({'F1 >= autotrace': ratios['f1_diff'] >= 0, 'faster than autotrace': ratios['speedup'] >= 1,
+                                  'strokes <= autotrace': ratios['strokes_ratio'] <= 1})
+        lines.append('targets: ' + ', '.join(f"{k}: {'met' if v else 'MISSED'}" for k, v in checks.items()))
+    return lines
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=50, help='drawings (one per page), spread evenly over look_train')
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--scans', default='/tmp/singleline_bench_vectorize', help='folder for the simulated scans (reused when present)')
+    ap.add_argument('--scans', default=None, help=f'folder for the simulated scans, reused when present (default {SCANS})')
     ap.add_argument('--backends', nargs='+', default=['skeleton', 'autotrace'])
     ap.add_argument('--huge', type=int, default=20000, help='side of the one huge page (JPEG) traced for peak memory; 0 skips it')
     a = ap.parse_args(argv)
@@ -101,7 +133,7 @@ def main(argv=None):
     if look is None: sys.exit('shared data look_train.npz not found')
     drawings = load_npz(look, 'train')['train']
     idx = np.linspace(0, len(drawings) - 1, a.n).round().astype(int)
-    scans = Path(a.scans) / f'n{a.n}_seed{a.seed}'
+    scans = Path(a.scans or SCANS) / f'n{a.n}_seed{a.seed}'
     if (scans / 'truth.json').exists(): truth = load_truth(scans)
     else:
         t = time.perf_counter()
@@ -136,39 +168,22 @@ def main(argv=None):
             m = score(strokes, truth_h, box_h)
             huge[b] = dict(side=a.huge, working_shape=shape, seconds=secs, peak_rss_mb=peak, strokes=len(strokes),
                            chamfer=m['chamfer'], f1=m['f1'])
-    # table
-    cols = [('chamfer', 'chamfer px', '{:.3f}'), ('precision', 'P@2px', '{:.4f}'), ('recall', 'R@2px', '{:.4f}'), ('f1', 'F1@2px', '{:.4f}'),
-            ('min_f1', 'min F1', '{:.3f}'), ('f1_1px', 'F1@1px', '{:.4f}'), ('strokes', 'strokes/drawing', '{:.1f}'),
-            ('truth_strokes', 'truth strokes', '{:.1f}'), ('seconds', 's/page', '{:.2f}'), ('peak_rss_mb', 'peak RSS MB', '{:.0f}'),
-            ('rss_after_warmup_mb', 'RSS after 1st page MB', '{:.0f}'), ('chamfer_page', 'chamfer page px', '{:.3f}'),
-            ('f1_page', 'F1@2 page px', '{:.4f}')]
-    print(f'\n{len(pages)} pages {pages[0]["width"]}×{pages[0]["height"]}, one real drawing each (look_train), pen {np.mean([p["pen_width"] for p in pages]):.1f} px; '
-          f'metrics on the 200 canvas\n')
-    print('| backend | ' + ' | '.join(c[1] for c in cols) + ' |')
-    print('|---' * (len(cols) + 1) + '|')
-    for b, r in results.items():
-        print(f'| {b} | ' + ' | '.join(f.format(r['summary'][k]) for k, _, f in cols) + ' |')
-    for b, h in huge.items():
-        print(f"huge page {h['side']}×{h['side']} JPEG, {b}: worked at {h['working_shape'][1]}×{h['working_shape'][0]}, {h['seconds']:.1f} s, "
-              f"peak RSS {h['peak_rss_mb']:.0f} MB, {h['strokes']} strokes, chamfer {h['chamfer']:.3f}, F1@2px {h['f1']:.4f} (200 canvas)")
     ratios = {}
     if {'skeleton', 'autotrace'} <= set(results):
-        s, t = results['skeleton']['summary'], results['autotrace']['summary']
-        ratios = dict(speedup=t['seconds'] / s['seconds'], f1_diff=s['f1'] - t['f1'], chamfer_ratio=s['chamfer'] / t['chamfer'],
-                      strokes_ratio=s['strokes'] / t['strokes'])
-        print(f"\nskeleton vs autotrace: {ratios['speedup']:.2f}× faster, F1 {ratios['f1_diff']:+.4f}, "
-              f"(F1 {s['f1']:.5f} vs {t['f1']:.5f}), chamfer ×{ratios['chamfer_ratio']:.2f}, strokes ×{ratios['strokes_ratio']:.2f}")
-    if 'skeleton' in results:
-        s = results['skeleton']['summary']
-        checks = {'F1@2px >= 0.95': s['f1'] >= 0.95, 'chamfer <= 1.0 px': s['chamfer'] <= 1.0}
-        if 'skeleton' in huge: checks['huge page peak < 2 GB'] = huge['skeleton']['peak_rss_mb'] < 2048
-        if ratios: checks.update({'F1 >= autotrace': ratios['f1_diff'] >= 0, 'faster than autotrace': ratios['speedup'] >= 1,
-                                  'strokes <= autotrace': ratios['strokes_ratio'] <= 1})
-        print('targets: ' + ', '.join(f"{k}: {'met' if v else 'MISSED'}" for k, v in checks.items()))
+        sk, t = results['skeleton']['summary'], results['autotrace']['summary']
+        ratios = dict(speedup=t['seconds'] / sk['seconds'], f1_diff=sk['f1'] - t['f1'], chamfer_ratio=sk['chamfer'] / t['chamfer'],
+                      strokes_ratio=sk['strokes'] / t['strokes'])
+    from readme import machine
+    report = dict(args=vars(a), machine=machine(),
+                  results=dict(n=len(pages), seed=a.seed, drawings=idx.tolist(), page_width=pages[0]['width'], page_height=pages[0]['height'],
+                               pen_width=float(np.mean([p['pen_width'] for p in pages])), arch=platform.machine(), cpus=os.cpu_count(),
+                               backends=results, huge=huge, ratios=ratios, targets=TARGETS))
+    report = json.loads(json.dumps(report, default=float))            # what the JSON holds (numpy scalars as floats)
+    print()
+    print('\n'.join(table(report)))
     out = Path(__file__).parent / 'results' / 'vectorize.json'
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dict(n=len(pages), seed=a.seed, drawings=idx.tolist(), machine=platform.machine(), cpus=os.cpu_count(),
-                                   results=results, huge=huge, ratios=ratios, targets=TARGETS), indent=1, default=float))
+    out.write_text(json.dumps(report, indent=1))
     print(f'wrote {out}')
 
 if __name__ == '__main__': main()
