@@ -40,6 +40,8 @@ def sketch_rnn_step(batch, steps:int) -> dict | None:
     if importlib.util.find_spec('singleline.sketch_rnn') is None: return None
     import torch
     from singleline.sketch_rnn import SketchRNN, HParams
+    from singleline.train import keep_freed_memory
+    keep_freed_memory()                                                 # as the trainer does on a CPU
     hp = HParams(batch_size=len(batch), max_seq_len=max(200, max(len(d) for d in batch)))
     torch.manual_seed(0)
     model = SketchRNN(hp).train()
