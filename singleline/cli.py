@@ -27,6 +27,9 @@ COMMANDS = {
     'strokes':     ('singleline.svg:strokes_command', 'read SVG files into strokes on the 200 canvas and save them as a dataset .npz'),
     'join':        ('singleline.joining:join_command', 'drop short strokes, merge strokes whose ends meet, splice, simplify (RDP)'),
     'split':       ('singleline.joining:split_command', 'split pages holding several drawings by overlapping bounding boxes'),
+    # 4. drawing clustering
+    'cluster-drawings': ('singleline.clustering:cluster_drawings_command', "embed and cluster a dataset's drawings: galleries, a map, labels to edit"),
+    'keep':        ('singleline.clustering:keep_command', 'keep the drawings of the clusters a labels file includes, in every split'),
     # datasets
     'info':        ('singleline.data:info_command', 'describe a dataset .npz: drawings per split, points, strokes, scale factor'),
     'augment':     ('singleline.augment:augment_command', 'write K augmented copies of each drawing of a dataset .npz'),
