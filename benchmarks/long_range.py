@@ -24,7 +24,7 @@ import argparse, json, os, sys, time, subprocess, tempfile, resource
 from pathlib import Path
 import numpy as np
 
-from sketch_rnn import prepare          # benchmarks/sketch_rnn.py: the same drawings and split as the SketchRNN benchmark
+from sketch_rnn import prepare, run_sides          # benchmarks/sketch_rnn.py: the same drawings and split as the SketchRNN benchmark
 
 RESULTS = Path(__file__).parent / 'results'
 BINS = [(1, 25), (26, 50), (51, 100), (101, 200)]
@@ -119,18 +119,7 @@ def main():
     env = {**os.environ, 'SINGLELINE_QUIET': '1', 'OMP_NUM_THREADS': str(a.threads)}
     cmds = {m: [sys.executable, __file__, '--child', m, '--data', str(data), '--tmp', str(tmp), '--budget', str(a.budget), '--threads', str(a.threads)]
             for m in ('sketchrnn', 'sketchformer')}
-    if a.sequential: outs = {m: subprocess.run(c, capture_output=True, text=True, env=env) for m, c in cmds.items()}
-    else:
-        procs = {m: subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for m, c in cmds.items()}
-        outs = {}
-        for m, pr in procs.items():
-            out, err = pr.communicate()
-            outs[m] = subprocess.CompletedProcess(pr.args, pr.returncode, out, err)
-    res = {}
-    for m, out in outs.items():
-        line = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
-        if out.returncode or not line: sys.exit(f"{m} failed:\n{out.stderr[-3000:]}")
-        res[m] = json.loads(line[0][7:])
+    res = run_sides(cmds, env, a.sequential)
     from readme import machine
     report = dict(args=vars(a), machine=machine(), results=res)
     print('\n'.join(table(report)))

@@ -190,6 +190,23 @@ def child_peer(a, data):
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, scale=scale)
 
 
+def run_sides(cmds:dict, env:dict, sequential:bool) -> dict:
+    "Run each side's child process (all at once, so that the machine's load falls on all alike, or one after the other) → each side's RESULT dict."
+    if sequential: outs = {x: subprocess.run(c, capture_output=True, text=True, env=env) for x, c in cmds.items()}
+    else:
+        procs = {x: subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for x, c in cmds.items()}
+        outs = {}
+        for x, pr in procs.items():
+            out, err = pr.communicate()
+            outs[x] = subprocess.CompletedProcess(pr.args, pr.returncode, out, err)
+    res = {}
+    for x, out in outs.items():
+        line = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
+        if out.returncode or not line: sys.exit(f"{x} failed:\n{out.stderr[-3000:]}")
+        res[x] = json.loads(line[0][7:])
+    return res
+
+
 def table(report:dict) -> list:
     "The benchmark's table, as lines, from its JSON report (`args` and `results`)."
     a, res = argparse.Namespace(**report['args']), report['results']
@@ -233,23 +250,12 @@ def main():
         print('RESULT ' + json.dumps(r)); return
     tmp = Path(tempfile.mkdtemp())
     data = prepare(tmp)
-    res = {}
     sides = [x for x in ['ours', 'peer'] if not a.only or x == a.only]
     env = {**os.environ, 'SINGLELINE_QUIET': '1', 'OMP_NUM_THREADS': str(a.threads)}
     cmds = {x: [sys.executable, __file__, '--child', x, '--data', str(data), '--budget', str(a.budget),
                 '--threads', str(a.threads), '--n-sample', str(a.n_sample), '--sample-threads', str(a.sample_threads or os.cpu_count() or 1), '--sample-repeats', str(a.sample_repeats)] + (['--ours-bf16'] if a.ours_bf16 else [])
                 + ([] if a.sequential or len(sides) < 2 else ['--sync', str(tmp)]) for x in sides}
-    if a.sequential:
-        outs = {x: subprocess.run(cmds[x], capture_output=True, text=True, env=env) for x in sides}
-    else:                                                           # both at once: the same background load for both
-        procs = {x: subprocess.Popen(cmds[x], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for x in sides}
-        outs = {x: types.SimpleNamespace(returncode=None, stdout='', stderr='') for x in sides}
-        for x, pr in procs.items():
-            outs[x].stdout, outs[x].stderr = pr.communicate(); outs[x].returncode = pr.returncode
-    for side, out in outs.items():
-        line = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
-        if out.returncode or not line: sys.exit(f"{side} failed:\n{out.stderr[-3000:]}")
-        res[side] = json.loads(line[0][7:])
+    res = run_sides(cmds, env, a.sequential)
     from readme import machine
     report = dict(args=vars(a), machine=machine(), results=res)
     print('\n'.join(table(report)))
