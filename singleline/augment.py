@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_augment.ipynb #470e29dd
 from __future__ import annotations
-import argparse, dataclasses
+import dataclasses
 from dataclasses import dataclass, field, replace
 import numpy as np
 from .core import *
@@ -226,11 +226,9 @@ def _parse_set(items) -> dict:
 
 def augment_command(argv:list) -> int:
     "`singleline augment IN.npz --copies K --out OUT.npz`: write augmented copies of a dataset."
-    p = argparse.ArgumentParser(prog='singleline augment', description="Write a dataset with K augmented copies of each drawing (train split by default; other splits copied unchanged).")
-    p.add_argument('data', help="input .npz with train/valid/test arrays of stroke-3 drawings")
-    p.add_argument('--out', required=True, help="output .npz (written atomically)")
-    add_config_options(p, OfflineConfig)
-    add_config_options(p.add_argument_group('augmentations'), AugmentConfig)
+    p = command_parser('augment', "Write a dataset with K augmented copies of each drawing (train split by default; other splits copied unchanged).",
+                       OfflineConfig, ('augmentations', AugmentConfig), args={'data': "input .npz with train/valid/test arrays of stroke-3 drawings"},
+                       out="output .npz (written atomically)")
     p.add_argument('--set', action='append', metavar='NAME=VALUE', help="change an augmentation setting by its name, e.g. --set rotate=10 (the same as --rotate 10)")
     a = p.parse_args(argv)
     run = config_from_options(OfflineConfig, a)

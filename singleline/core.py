@@ -12,10 +12,10 @@ import numpy as np
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'START_TOKEN', 'CANVAS', 'SinglelineError', 'bad_input', 'BatchReport', 'atomic_write',
            'atomic_path', 'progress', 'quiet', 'config_from_dict', 'add_config_options', 'config_from_options',
-           'list_images', 'deltas_to_points', 'points_to_deltas', 'points_to_strokes', 'strokes_to_points',
-           'deltas_to_strokes', 'strokes_to_deltas', 'to_stroke5', 'from_stroke5', 'UnionFind', 'BBox', 'bbox',
-           'scale_matrix', 'rotation_matrix', 'shear_matrix', 'translation_matrix', 'flip_matrix', 'transform_points',
-           'transform_deltas', 'normalize', 'quantize', 'simplify_strokes', 'random_drawing']
+           'command_parser', 'list_images', 'deltas_to_points', 'points_to_deltas', 'points_to_strokes',
+           'strokes_to_points', 'deltas_to_strokes', 'strokes_to_deltas', 'to_stroke5', 'from_stroke5', 'UnionFind',
+           'BBox', 'bbox', 'scale_matrix', 'rotation_matrix', 'shear_matrix', 'translation_matrix', 'flip_matrix',
+           'transform_points', 'transform_deltas', 'normalize', 'quantize', 'simplify_strokes', 'random_drawing']
 
 # %% ../nbs/00_core.ipynb #bd089d1a
 class SinglelineError(Exception):
@@ -149,6 +149,28 @@ def config_from_options(cls,              # the dataclass given to `add_config_o
     vals = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name not in fixed and hasattr(args, f.name)}
     vals = {k: tuple(v) if isinstance(v, list) and isinstance(getattr(cls, k, None), tuple) else v for k, v in vals.items()}
     return cls(**vals, **fixed)
+
+# %% ../nbs/00_core.ipynb #f33297a0
+def command_parser(name:str,           # the subcommand: prog is 'singleline NAME'
+                   description:str,    # what the command does (the top of its --help)
+                   *configs,           # settings dataclasses, one option per field (`add_config_options`); a tuple `(title, cls, ...)` puts its dataclasses' options in an argument group titled `title`
+                   args:dict=None,     # the command's own arguments, in order, before `--out`: {name: help} or {name: `add_argument` keywords}; a name without dashes is positional
+                   out:str|dict=None,  # `--out`: its help (a required option) or its `add_argument` keywords; None: no `--out`
+                   skip=(),            # fields of the configs that get no option (the command sets them itself)
+                   defaults:dict=None, # {dest: value}: defaults that replace the dataclasses' own (`set_defaults`)
+                  ) -> argparse.ArgumentParser:
+    "The parser of `singleline NAME`: the arguments `args`, then `--out`, then an option per field of each of `configs`."
+    import argparse
+    p = argparse.ArgumentParser(prog=f'singleline {name}', description=description)
+    args = dict(args or {})
+    if out is not None: args['--out'] = dict(required=True, help=out) if isinstance(out, str) else out
+    for k, v in args.items(): p.add_argument(k, **(dict(help=v) if isinstance(v, str) else v))
+    for c in configs:
+        title, *classes = c if isinstance(c, tuple) else (None, c)
+        g = p if title is None else p.add_argument_group(title)
+        for cls in classes: add_config_options(g, cls, skip)
+    p.set_defaults(**(defaults or {}))
+    return p
 
 # %% ../nbs/00_core.ipynb #5edb3091
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp', '.gif')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #a6721936
 from __future__ import annotations
-import os, math, argparse, warnings
+import os, math, warnings
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -253,9 +253,8 @@ class InfoConfig:
 
 def info_command(argv:list) -> int:
     "`singleline info DATA.npz [--check]`: what a dataset holds."
-    p = argparse.ArgumentParser(prog='singleline info', description="Describe a dataset .npz: drawings per split, points and strokes per drawing, scale factor.")
-    p.add_argument('data', help="a .npz with train/valid/test arrays of stroke-3 drawings")
-    a = add_config_options(p, InfoConfig).parse_args(argv)
+    a = command_parser('info', "Describe a dataset .npz: drawings per split, points and strokes per drawing, scale factor.", InfoConfig,
+                       args={'data': "a .npz with train/valid/test arrays of stroke-3 drawings"}).parse_args(argv)
     report = BatchReport()
     data = load_npz(a.data, skip_bad=a.check, report=report)
     print(f"{a.data}")

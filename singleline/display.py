@@ -410,12 +410,10 @@ class DrawingChoice:
 
 def animate_command(argv:list) -> int:
     "`singleline animate`: write a GIF, MP4 or animated SVG of one drawing of a dataset `.npz`."
-    import argparse
     from singleline.data import load_npz
-    p = argparse.ArgumentParser(prog='singleline animate', description='Animate the pen drawing one drawing of a dataset .npz.')
-    p.add_argument('data', help='a dataset .npz (train/valid/test arrays of stroke-3 drawings)')
-    p.add_argument('--out', required=True, help='output file: .gif, .mp4 (needs ffmpeg) or .svg')
-    a = add_config_options(add_config_options(p, DrawingChoice), AnimateConfig).parse_args(argv)
+    a = command_parser('animate', 'Animate the pen drawing one drawing of a dataset .npz.', DrawingChoice, AnimateConfig,
+                       args={'data': 'a dataset .npz (train/valid/test arrays of stroke-3 drawings)'},
+                       out='output file: .gif, .mp4 (needs ffmpeg) or .svg').parse_args(argv)
     pick = config_from_options(DrawingChoice, a)
     drawings = load_npz(a.data, pick.split)[pick.split]
     if not 0 <= pick.index < len(drawings):

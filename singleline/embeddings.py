@@ -15,11 +15,11 @@ from .core import *
 from .vectorize import read_page
 
 # %% auto #0
-__all__ = ['Arch', 'ARCHS', 'pad_square', 'default_device', 'ClipConfig', 'ClipBackend', 'save_clip', 'load_clip', 'EmbedConfig',
-           'PageEmbeddings', 'file_hash', 'default_cache_dir', 'EmbeddingCache', 'default_workers', 'split_cores',
-           'page_loader', 'embed_pages', 'CnnConfig', 'PageCNN', 'GrayTransform', 'CnnBackend', 'load_cnn',
-           'labelled_pages', 'train_page_cnn', 'EmbedderChoice', 'add_embedder_options', 'load_embedder',
-           'embed_command', 'embed_train_command']
+__all__ = ['Arch', 'ARCHS', 'EMBEDDER_OPTIONS', 'pad_square', 'default_device', 'ClipConfig', 'ClipBackend', 'save_clip',
+           'load_clip', 'EmbedConfig', 'PageEmbeddings', 'file_hash', 'default_cache_dir', 'EmbeddingCache',
+           'default_workers', 'split_cores', 'page_loader', 'embed_pages', 'CnnConfig', 'PageCNN', 'GrayTransform',
+           'CnnBackend', 'load_cnn', 'labelled_pages', 'train_page_cnn', 'EmbedderChoice', 'add_embedder_options',
+           'load_embedder', 'embed_command', 'embed_train_command']
 
 # %% ../nbs/10_embeddings.ipynb #b5d3d7c4
 def pad_square(im:Image.Image, fill=255) -> Image.Image:
@@ -498,17 +498,18 @@ def _recompute_batchnorm(model, X, batch_size, device):
     model.eval()
 
 # %% ../nbs/10_embeddings.ipynb #180ebcc3
-import argparse
-
 @dataclass
 class EmbedderChoice:
     "The offline page CNN instead of open_clip (whose settings are `ClipConfig`)."
     cnn: str = None                  # offline backend: a checkpoint written by singleline embed-train (instead of open_clip)
 
+EMBEDDER_OPTIONS = ('embedder (open_clip by default; --cnn for the offline backend)', ClipConfig, EmbedderChoice)  # a `command_parser` group
+
 def add_embedder_options(ap):
-    "The options that choose an embedder: `ClipConfig`'s and `--cnn`."
-    g = ap.add_argument_group('embedder (open_clip by default; --cnn for the offline backend)')
-    add_config_options(g, ClipConfig); add_config_options(g, EmbedderChoice)
+    "The options that choose an embedder: `ClipConfig`'s and `--cnn`, in the group `EMBEDDER_OPTIONS` names."
+    title, *classes = EMBEDDER_OPTIONS
+    g = ap.add_argument_group(title)
+    for c in classes: add_config_options(g, c)
 
 def load_embedder(args) -> ClipBackend|CnnBackend:
     "The embedder the options of `add_embedder_options` choose."
@@ -517,12 +518,9 @@ def load_embedder(args) -> ClipBackend|CnnBackend:
 
 def embed_command(argv:list) -> int:
     "singleline embed: embed page scans into an .npz (cached by content hash)."
-    ap = argparse.ArgumentParser(prog='singleline embed', description='Embed page scans (files or folders) into an .npz; pages seen before by the same model come from the cache.')
-    ap.add_argument('scans', nargs='+', help='image files or folders (searched recursively)')
-    ap.add_argument('--out', required=True, help='output .npz')
-    add_embedder_options(ap)
-    add_config_options(ap.add_argument_group('embedding'), EmbedConfig)
-    a = ap.parse_args(argv)
+    a = command_parser('embed', 'Embed page scans (files or folders) into an .npz; pages seen before by the same model come from the cache.',
+                       EMBEDDER_OPTIONS, ('embedding', EmbedConfig), args={'scans': dict(nargs='+', help='image files or folders (searched recursively)')},
+                       out='output .npz').parse_args(argv)
     files = list_images(*a.scans)
     if not files: raise SinglelineError(f"no images found in {' '.join(a.scans)}")
     backend, report = load_embedder(a), BatchReport()
@@ -535,11 +533,8 @@ def embed_command(argv:list) -> int:
 
 def embed_train_command(argv:list) -> int:
     "singleline embed-train: train the offline page embedder on labelled folders."
-    ap = argparse.ArgumentParser(prog='singleline embed-train', description='Train the offline page CNN on a folder with one sub-folder of pages per label (drawing/, notes/, cover/ ...).')
-    ap.add_argument('folder', help='folder of labelled sub-folders')
-    ap.add_argument('--out', required=True, help='checkpoint to write (.pt)')
-    add_config_options(ap, CnnConfig)
-    a = ap.parse_args(argv)
+    a = command_parser('embed-train', 'Train the offline page CNN on a folder with one sub-folder of pages per label (drawing/, notes/, cover/ ...).',
+                       CnnConfig, args={'folder': 'folder of labelled sub-folders'}, out='checkpoint to write (.pt)').parse_args(argv)
     report = BatchReport()
     cnn = train_page_cnn(a.folder, config_from_options(CnnConfig, a), report)
     cnn.save(a.out)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/30_joining.ipynb #866d2a92
 from __future__ import annotations
-import argparse, heapq, time
+import heapq, time
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Literal
@@ -562,10 +562,8 @@ def _wrote(path, results) -> str: return f"wrote {path}: " + ', '.join(f"{s} {le
 
 def join_command(argv:list) -> int:
     "`singleline join IN.npz --out OUT.npz`: drop short strokes, merge, splice, simplify every drawing."
-    p = argparse.ArgumentParser(prog='singleline join', description='Join the strokes of every drawing: drop short strokes, merge strokes whose ends meet, splice strokes into others, simplify (RDP), order, write stroke-3 int16.')
-    p.add_argument('input', help='a .npz dataset of stroke-3 drawings (train/valid/test)')
-    p.add_argument('--out', required=True, help='the .npz to write (same splits)')
-    a = add_config_options(p, JoinConfig).parse_args(argv)
+    a = command_parser('join', 'Join the strokes of every drawing: drop short strokes, merge strokes whose ends meet, splice strokes into others, simplify (RDP), order, write stroke-3 int16.',
+                       JoinConfig, args={'input': 'a .npz dataset of stroke-3 drawings (train/valid/test)'}, out='the .npz to write (same splits)').parse_args(argv)
     cfg = config_from_options(JoinConfig, a)
     if cfg.max_len is not None and cfg.max_len < 2: raise SinglelineError(f"--max-len must be at least 2, got {cfg.max_len}")
     results, _ = _map_splits(a.input, a.out, 'drawings', lambda s, ds, r: join_drawings(ds, cfg, f"{a.input} {s}", r, desc=f'join {s}'))
@@ -575,10 +573,8 @@ def join_command(argv:list) -> int:
 
 def split_command(argv:list) -> int:
     "`singleline split IN.npz --out OUT.npz`: cut every page into its drawings by overlapping bounding boxes."
-    p = argparse.ArgumentParser(prog='singleline split', description='Split pages holding several drawings: group strokes whose bounding boxes overlap (transitively), drop small groups, normalise each drawing to the 200 canvas.')
-    p.add_argument('input', help='a .npz dataset of stroke-3 pages (train/valid/test)')
-    p.add_argument('--out', required=True, help='the .npz to write (same splits, one row per drawing)')
-    a = add_config_options(p, SplitConfig).parse_args(argv)
+    a = command_parser('split', 'Split pages holding several drawings: group strokes whose bounding boxes overlap (transitively), drop small groups, normalise each drawing to the 200 canvas.',
+                       SplitConfig, args={'input': 'a .npz dataset of stroke-3 pages (train/valid/test)'}, out='the .npz to write (same splits, one row per drawing)').parse_args(argv)
     cfg = config_from_options(SplitConfig, a)
     results, _ = _map_splits(a.input, a.out, 'pages', lambda s, ps, r: split_pages(ps, cfg, f"{a.input} {s}", r, desc=f'split {s}'))
     counts = [c for _, cs in results.values() for c in cs]

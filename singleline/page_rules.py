@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from .core import *
 from .display import tile_images
 from .vectorize import read_page
-from .embeddings import PageEmbeddings, pad_square, add_embedder_options, load_embedder
+from .embeddings import PageEmbeddings, pad_square, EMBEDDER_OPTIONS, load_embedder
 
 # %% auto #0
 __all__ = ['DEFAULT_PROMPTS', 'PageRules', 'cluster_pages', 'train_probe', 'zero_shot_rules', 'filter_pages', 'thumbnail',
@@ -206,8 +206,6 @@ class ClusterLabeller:
         return W.VBox([self._status, *rows])
 
 # %% ../nbs/11_page_rules.ipynb #7b0b2c27
-import argparse
-
 @dataclass
 class ClusterConfig:
     "What `singleline cluster` makes."
@@ -217,14 +215,9 @@ class ClusterConfig:
     gallery: str = None               # folder for one cluster-XX.png gallery per cluster
     per_cluster: int = 24             # pages per gallery
 
-def embeddings_command(argv, prog:str, description:str, out:dict, cls, more=None) -> tuple:
-    "Parse `singleline PROG EMBEDDINGS --out ...` with the options of the dataclass `cls` (and those `more(parser)` adds): `(args, settings, embeddings)`."
-    ap = argparse.ArgumentParser(prog=f'singleline {prog}', description=description)
-    ap.add_argument('embeddings', help='.npz from singleline embed')
-    ap.add_argument('--out', **out)
-    add_config_options(ap, cls)
-    if more: more(ap)
-    a = ap.parse_args(argv)
+def embeddings_command(argv, prog:str, description:str, out:dict, cls, *more) -> tuple:
+    "Parse `singleline PROG EMBEDDINGS --out ...` with the options of the dataclass `cls` (and of the `command_parser` configs `more`): `(args, settings, embeddings)`."
+    a = command_parser(prog, description, cls, *more, args={'embeddings': '.npz from singleline embed'}, out=out).parse_args(argv)
     return a, config_from_options(cls, a), PageEmbeddings.load(a.embeddings)
 
 def cluster_command(argv:list) -> int:
@@ -266,7 +259,7 @@ def filter_command(argv:list) -> int:
     "singleline filter: apply (or make) rules and list the pages kept."
     a, c, emb = embeddings_command(argv, 'filter', 'Keep the pages that rules allow. Rules come from singleline cluster, from a probe (--probe LABELLED.npz '
                                    '--keep LABEL: labels are the parent folder names), or from prompts (--prompt, needs CLIP).',
-                                   dict(help='text file listing the kept pages, one path per line'), FilterConfig, add_embedder_options)
+                                   dict(help='text file listing the kept pages, one path per line'), FilterConfig, EMBEDDER_OPTIONS)
     if not c.rules: raise SinglelineError("--rules is required: the rules JSON to apply (or to write, with --probe or --prompt)")
     rules = _rules(c, a)
     for k in c.include + c.exclude:

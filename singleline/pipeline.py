@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_pipeline.ipynb #d87574fb
 from __future__ import annotations
-import argparse, json, time
+import json, time
 from dataclasses import dataclass, field, replace, asdict
 from pathlib import Path
 from typing import Literal
@@ -100,15 +100,12 @@ def prepare(scans,                    # image files and/or folders of scans
 # %% ../nbs/90_pipeline.ipynb #3f01a277
 def prepare_command(argv:list) -> int:
     "`singleline prepare SCANS... --out DIR`: scans to a training dataset."
-    p = argparse.ArgumentParser(prog='singleline prepare', description=prepare.__doc__)
-    p.add_argument('scans', nargs='+', help='scanned pages: image files and/or folders')
-    p.add_argument('--out', required=True, help='output folder (svg/ and dataset.npz)')
-    p.add_argument('--keep', help="a text file of page names to use, one per line (e.g. from 'singleline filter')")
-    add_config_options(p, PrepareConfig, skip=('join',))
     from singleline.joining import JoinConfig
-    add_config_options(p.add_argument_group('joining (distances on the 200 canvas)'), JoinConfig)
-    p.set_defaults(**asdict(_default_join()))                     # prepare's own joining defaults (max_len 250)
-    a = p.parse_args(argv)
+    a = command_parser('prepare', prepare.__doc__, PrepareConfig, ('joining (distances on the 200 canvas)', JoinConfig), skip=('join',),
+                       args={'scans': dict(nargs='+', help='scanned pages: image files and/or folders'),
+                             '--out': dict(required=True, help='output folder (svg/ and dataset.npz)'),
+                             '--keep': "a text file of page names to use, one per line (e.g. from 'singleline filter')"},
+                       defaults=asdict(_default_join())).parse_args(argv)         # prepare's own joining defaults (max_len 250)
     keep = None
     if a.keep:
         try: keep = [l.strip() for l in Path(a.keep).read_text().splitlines() if l.strip()]
@@ -259,9 +256,7 @@ def _demo(cfg:DemoConfig, out:Path) -> dict:
 # %% ../nbs/90_pipeline.ipynb #746dc2d6
 def demo_command(argv:list) -> int:
     "`singleline demo`: the whole pipeline on the embedded default data."
-    p = argparse.ArgumentParser(prog='singleline demo', description=demo.__doc__)
-    p.add_argument('--out', default='demo', help='output folder (default: demo)')
-    a = add_config_options(p, DemoConfig).parse_args(argv)
+    a = command_parser('demo', demo.__doc__, DemoConfig, out=dict(default='demo', help='output folder (default: demo)')).parse_args(argv)
     cfg = config_from_options(DemoConfig, a)
     r = demo(a.out, cfg)
     kinds = ', '.join(f'{n} {k}' for k, n in r['kinds'].items())

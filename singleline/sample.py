@@ -52,13 +52,8 @@ class CompleteSettings:
 # %% ../nbs/81_sample.ipynb #028a186c
 def _parser(prog:str, description:str, settings, data:bool=False, **defaults) -> argparse.ArgumentParser:
     "A command's parser: the run, the dataset when it needs one, `--out`, then `RunSampling` and the command's own settings."
-    p = argparse.ArgumentParser(prog=f'singleline {prog}', description=description)
-    p.add_argument('run', help='run folder (or a checkpoint .pt file)')
-    if data: p.add_argument('data', help='dataset .npz holding the drawings')
-    p.add_argument('--out', required=True, help='output folder')
-    add_config_options(p, RunSampling); add_config_options(p, settings)
-    p.set_defaults(**defaults)
-    return p
+    inputs = {'run': 'run folder (or a checkpoint .pt file)', **({'data': 'dataset .npz holding the drawings'} if data else {})}
+    return command_parser(prog, description, RunSampling, settings, args=inputs, out='output folder', defaults=defaults)
 
 def _animate_some(drawings, out_dir, stem:str, k:int, fmt:str='gif') -> list:
     from singleline.display import animate

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_scans.ipynb #534738ca
 from __future__ import annotations
-import os, re, json, math, time, argparse, importlib, multiprocessing
+import os, re, json, math, time, importlib, multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -453,9 +453,8 @@ def load_truth(path) -> dict:
 # %% ../nbs/04_scans.ipynb #42b02c3c
 def synth_command(argv:list) -> int:
     "`singleline synth`: write a synthetic sketchbook (JPEG scans and truth.json)."
-    p = argparse.ArgumentParser(prog='singleline synth', description='Write a synthetic sketchbook: JPEG scans named sbBOOKpPAGE.jpg and their exact ground truth (truth.json).')
-    p.add_argument('--out', required=True, help='output folder')
-    add_config_options(p, SketchbookConfig)
+    p = command_parser('synth', 'Write a synthetic sketchbook: JPEG scans named sbBOOKpPAGE.jpg and their exact ground truth (truth.json).',
+                       SketchbookConfig, out='output folder')
     p.add_argument('--quiet', dest='progress', action='store_false', help='the same as --no-progress')
     a = p.parse_args(argv)
     t0 = time.time()

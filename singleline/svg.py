@@ -222,12 +222,9 @@ class StrokesConfig:
 
 def strokes_command(argv:list) -> int:
     "`singleline strokes SVG... --out data.npz`: read SVG files into strokes on the 200 canvas and save them as a dataset."
-    import argparse
     from singleline.data import save_npz
-    ap = argparse.ArgumentParser(prog='singleline strokes', description='Read SVG files (or folders of them) into stroke-3 drawings on the 200 canvas, one drawing per file, and save them as a dataset .npz.')
-    ap.add_argument('inputs', nargs='+', help='SVG files or folders of SVG files')
-    ap.add_argument('--out', required=True, help='the dataset .npz to write')
-    a = add_config_options(ap, StrokesConfig).parse_args(argv)
+    a = command_parser('strokes', 'Read SVG files (or folders of them) into stroke-3 drawings on the 200 canvas, one drawing per file, and save them as a dataset .npz.',
+                       StrokesConfig, args={'inputs': dict(nargs='+', help='SVG files or folders of SVG files')}, out='the dataset .npz to write').parse_args(argv)
     c = config_from_options(StrokesConfig, a)
     if c.total_n < 2: raise SinglelineError(f"--total-n must be at least 2, got {c.total_n}")
     files = svg_files(a.inputs)

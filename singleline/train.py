@@ -505,15 +505,14 @@ def make_trainer(data, out, model_name:str='sketchrnn', model_config:dict=None, 
 
 # %% ../nbs/80_train.ipynb #d5c30db3
 def _train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='singleline train', description='Train a model on a dataset .npz; one checkpoint file in RUN holds everything to resume or sample.')
-    p.add_argument('data', help='dataset .npz with a train split (and optionally valid)')
-    p.add_argument('--model', default=None, help=f"model to train: {', '.join(MODELS)} (default sketchrnn)")
-    p.add_argument('--out', required=True, help='run folder: checkpoint.pt, best.pt, train.csv, valid.csv, tb/, samples/')
-    p.add_argument('--config', help="JSON or TOML file with a 'model' and/or a 'train' table of settings")
-    p.add_argument('--resume', action='store_true', help="continue the run in --out exactly where its checkpoint stopped (only --steps may change)")
-    p.add_argument('--valid-fraction', type=float, default=0.05, help='share of train held out when the data has no valid split (default: %(default)s)')
-    add_config_options(p.add_argument_group('training settings (TrainConfig; they override the config file)'), TrainConfig)
-    return p
+    return command_parser('train', 'Train a model on a dataset .npz; one checkpoint file in RUN holds everything to resume or sample.',
+                          ('training settings (TrainConfig; they override the config file)', TrainConfig), args={
+        'data': 'dataset .npz with a train split (and optionally valid)',
+        '--model': dict(default=None, help=f"model to train: {', '.join(MODELS)} (default sketchrnn)"),
+        '--out': dict(required=True, help='run folder: checkpoint.pt, best.pt, train.csv, valid.csv, tb/, samples/'),
+        '--config': "JSON or TOML file with a 'model' and/or a 'train' table of settings",
+        '--resume': dict(action='store_true', help="continue the run in --out exactly where its checkpoint stopped (only --steps may change)"),
+        '--valid-fraction': dict(type=float, default=0.05, help='share of train held out when the data has no valid split (default: %(default)s)')})
 
 def _given_settings(p, argv:list, cls) -> dict:
     "The fields of `cls` given on the command line `argv` (not their defaults): argparse fills in only what the namespace lacks."

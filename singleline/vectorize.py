@@ -573,13 +573,10 @@ class VectorizeJobs:
 
 def vectorize_command(argv:list) -> int:
     "`singleline vectorize INPUT... --out DIR`: trace scanned pages into centerline SVGs."
-    import argparse
-    ap = argparse.ArgumentParser(prog='singleline vectorize', description='Trace scanned pages (files or folders of JPEG/PNG/TIFF) into centerline SVGs, one path per stroke.')
-    ap.add_argument('inputs', nargs='+', help='image files or folders of images')
-    ap.add_argument('--out', required=True, help='folder for the SVG files (<page name>.svg)')
-    add_config_options(ap, VectorizeJobs)
-    add_config_options(ap.add_argument_group('tracing (lengths in working pixels)'), VectorizeConfig, skip=('autotrace',))
-    a = ap.parse_args(argv)
+    a = command_parser('vectorize', 'Trace scanned pages (files or folders of JPEG/PNG/TIFF) into centerline SVGs, one path per stroke.',
+                       VectorizeJobs, ('tracing (lengths in working pixels)', VectorizeConfig), skip=('autotrace',),
+                       args={'inputs': dict(nargs='+', help='image files or folders of images')},
+                       out='folder for the SVG files (<page name>.svg)').parse_args(argv)
     images = list_images(*a.inputs, recursive=False)
     if not images: raise SinglelineError(f"no images found in {', '.join(a.inputs)}")
     run = config_from_options(VectorizeJobs, a)
