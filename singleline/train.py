@@ -47,7 +47,7 @@ class TrainConfig:
     num_workers: int = 0              # DataLoader worker processes
     device: str = 'auto'              # 'auto' (cuda when available), 'cpu', 'cuda', 'cuda:1', ...
     amp: bool = True                  # mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling); ignored on CPU
-    cpu_bf16: bool = False            # on the CPU, matrix products in bfloat16 summed in float32 (CPU autocast): about 2× faster where the CPU has bfloat16 instructions
+    cpu_bf16: bool = False            # on the CPU, matrix products in bfloat16 summed in float32 (CPU autocast): faster where the CPU has bfloat16 instructions (see `fast_rnn`)
     max_bad_steps: int = 20           # stop after this many batches in a row with NaN/inf loss or gradients
     tensorboard: bool = True          # also write TensorBoard event files under RUN/tb
     progress: bool = True             # show a progress bar (process 0 only)
