@@ -22,6 +22,8 @@ BENCHMARKS = [
      "singleline's `skeleton` tracer against `autotrace` (pyautotrace) on simulated scans of the shared real drawings: accuracy against the known truth, strokes, time and peak memory, and one 20000×20000 page"),
     ('embeddings.json', 'embeddings', 'Page filtering and embedding throughput',
      "the offline page CNN's probe and k-means filters on a synthetic sketchbook, and `embed_pages` from files against the bare forward pass over the same decoded batches (page CNN, resnet18, open_clip ViT-B-32)"),
+    ('clustering.json', 'clustering', 'Clustering drawings',
+     "the offline drawing CNN (SimCLR on the drawings themselves) with k-means against k-means on raw 48-pixel rasters after PCA, on synthetic drawings mixed with distractors (handwriting, ruled notes, fragments, hatching) and on the shared real drawings with synthetic distractors"),
     ('augment.json', 'augment', 'Augmentation against a training step',
      "`singleline.augment` on a batch of 100 real drawings against the original project's SketchRNN augmentation (`singleline_models`) and one SketchRNN training step on CPU"),
 ]
