@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_clustering.ipynb #379e2442
 from __future__ import annotations
-import json, hashlib, argparse
+import json, hashlib
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 from typing import Literal
@@ -14,7 +14,7 @@ import torch, torch.nn.functional as F
 from .core import *
 from .display import rasterize, rasterize_batch, tile_images, fit_matrix, checked_strokes
 from .embeddings import (PageEmbeddings, EmbedConfig, EmbeddingCache, default_cache_dir, default_device, PageCNN,
-                                   ClipConfig, load_clip, load_cnn, add_embedder_options, _weights_id, _recompute_batchnorm)
+                                   ClipConfig, load_clip, load_cnn, _weights_id, _recompute_batchnorm)
 from .page_rules import PageRules, cluster_pages, save_galleries
 
 # %% auto #0
@@ -409,7 +409,7 @@ class ClusterDrawingsConfig:
 class DrawingEmbedderChoice:
     "Which embedder makes the drawings' vectors (the page embedders' own settings are `ClipConfig` and `--cnn`)."
     embedder: Literal['drawing-cnn', 'page-cnn', 'clip'] = 'drawing-cnn'   # the offline drawing CNN; or --cnn's page CNN, or open_clip, on rasterised drawings
-    drawing_cnn: str = None        # a drawing-CNN checkpoint to use (default: train one on the train split, saved as DIR/drawing_cnn.pt)
+    drawing_cnn: str = None        # a drawing-CNN checkpoint to use instead of training one on the train split (which is saved as DIR/drawing_cnn.pt)
 
 def _drawing_embedder(a) -> tuple:
     "The embedder the options choose and how clusters.json names it; `(None, None)` for a drawing CNN trained on the data."
@@ -422,13 +422,6 @@ def _drawing_embedder(a) -> tuple:
         return RasterEmbedder(load_cnn(a.cnn, a.device)), {'kind': 'page-cnn', 'checkpoint': str(Path(a.cnn).resolve())}
     if a.drawing_cnn: return load_drawing_cnn(a.drawing_cnn, a.device), {'kind': 'drawing-cnn', 'checkpoint': str(Path(a.drawing_cnn).resolve())}
     return None, None
-
-def _parser(prog, description, cls, more=()) -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=f'singleline {prog}', description=description)
-    ap.add_argument('data', help='dataset .npz')
-    ap.add_argument('--out', required=True, help='folder to write' if prog == 'cluster-drawings' else 'dataset .npz to write')
-    add_config_options(ap, cls, skip=more)
-    return ap
 
 # %% ../nbs/40_clustering.ipynb #90dca659
 def cluster_dataset(data,                              # dataset .npz: its train split is clustered
@@ -458,13 +451,14 @@ def cluster_dataset(data,                              # dataset .npz: its train
 def cluster_drawings_command(argv:list) -> int:
     "singleline cluster-drawings: cluster the drawings of a dataset's train split; write the clusters folder."
     from fastcore.docments import docments
-    ap = _parser('cluster-drawings', "Embed the drawings of a dataset's train split, cluster them with k-means (a sweep of k scored by silhouette) and write "
-                 "DIR/clusters.json, labels.json (every cluster kept: edit it, then singleline keep), galleries and map.html.", ClusterDrawingsConfig, ('k',))
+    from singleline.embeddings import EMBEDDER_OPTIONS
+    ap = command_parser('cluster-drawings', "Embed the drawings of a dataset's train split, cluster them with k-means (a sweep of k scored by silhouette) and write "
+                        "DIR/clusters.json, labels.json (every cluster kept: edit it, then singleline keep), galleries and map.html.",
+                        ClusterDrawingsConfig, ('embedder (the offline drawing CNN by default)', DrawingEmbedderChoice, *EMBEDDER_OPTIONS[1:]),
+                        args={'data': 'dataset .npz (its train split is clustered)'}, out='folder to write', skip=('k',))
     ap.add_argument('-k', '--k', type=int, default=None, help=docments(ClusterDrawingsConfig)['k'])
-    g = ap.add_argument_group('embedder (the offline drawing CNN by default)')
-    add_config_options(g, DrawingEmbedderChoice); add_embedder_options(g)
-    add_config_options(ap.add_argument_group('drawing CNN training'), DrawingCnnConfig, skip=('seed', 'device'))
-    add_config_options(ap.add_argument_group('embedding cache'), EmbedConfig, skip=('workers', 'batch_size'))
+    add_config_options(ap.add_argument_group('drawing CNN training'), DrawingCnnConfig, skip=('seed', 'device'))   # one --seed and --device for all
+    add_config_options(ap.add_argument_group('embedding cache'), EmbedConfig, skip=('workers', 'batch_size'))   # --batch-size is the CNN's
     a = ap.parse_args(argv)
     embedder, spec = _drawing_embedder(a)
     cl = cluster_dataset(a.data, a.out, config_from_options(ClusterDrawingsConfig, a), config_from_options(DrawingCnnConfig, a),
@@ -508,10 +502,10 @@ def keep_dataset(data, out, config:KeepConfig, embed:EmbedConfig=None) -> tuple:
 
 def keep_command(argv:list) -> int:
     "singleline keep: keep the drawings of the included clusters, in every split."
-    ap = _parser('keep', 'Keep the drawings of the clusters a labels file includes, in every split (the clustered train split by its '
-                 'stored clusters, the others by their nearest centroid), and write them as a dataset.', KeepConfig)
-    add_config_options(ap.add_argument_group('embedding of the other splits'), EmbedConfig, skip=('workers',))
-    a = ap.parse_args(argv)
+    a = command_parser('keep', 'Keep the drawings of the clusters a labels file includes, in every split (the clustered train split by its '
+                       'stored clusters, the others by their nearest centroid), and write them as a dataset.',
+                       KeepConfig, ('embedding of the other splits', EmbedConfig), args={'data': 'dataset .npz'}, out='dataset .npz to write',
+                       skip=('workers',)).parse_args(argv)
     splits, kept, assigned, rules = keep_dataset(a.data, a.out, config_from_options(KeepConfig, a), config_from_options(EmbedConfig, a))
     print(f"{'cluster':>7}  {'':7}" + ''.join(f'{s:>8}' for s in splits) + '  name')
     for i, (name, inc) in enumerate(zip(rules.names, rules.include)):
