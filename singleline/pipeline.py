@@ -58,7 +58,7 @@ def page_drawings(svg_path,                 # a page's centerline SVG
 @dataclass
 class Prepared:
     "What `prepare` wrote and measured."
-    dataset: Path                 # the .npz written
+    dataset: Path                 # the .npz written: every drawing
     svg_dir: Path                 # the traced pages
     drawings: list                # every drawing, in page order (int16 stroke-3)
     pages: list                   # page name of each drawing
@@ -66,15 +66,25 @@ class Prepared:
     blank: list                   # pages where nothing was traced
     steps: list                   # joining steps summed over pages
     seconds: dict = field(default_factory=dict)  # time per stage
+    kept: Path = None             # with `labels`: the .npz of the included clusters' drawings
+    kept_counts: dict = None      # with `labels`: {split: (kept, of)}
+
+def _check_labels_file(labels):
+    "Refuse a labels file that cannot be used before any work is done (`clustering.keep_clusters` checks it again)."
+    from singleline import clustering
+    folder = Path(labels).parent
+    clustering.check_labels(clustering.load_labels(labels), clustering.load_clusters_info(folder), labels, folder)
 
 def prepare(scans,                    # image files and/or folders of scans
             out,                      # output folder: svg/ and dataset.npz
             cfg:PrepareConfig=None,   # settings
             keep=None,                # optional set of page file names (or stems) to use; None: every page
+            labels=None,              # optional labels JSON of `singleline cluster-drawings`: also write kept.npz, the included clusters' drawings
            ) -> Prepared:
-    "Scans → centerline SVGs → strokes → joined → split → `dataset.npz` (stroke-3 int16, train/valid/test)."
+    "Scans → centerline SVGs → strokes → joined → split → `dataset.npz` (stroke-3 int16, train/valid/test) → optionally `kept.npz`."
     from singleline import vectorize, joining, data
     cfg = cfg or PrepareConfig()
+    if labels is not None: _check_labels_file(labels)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     files = list_images(*(scans if isinstance(scans, (list, tuple)) else [scans]), recursive=False)
     if keep is not None:
@@ -93,9 +103,17 @@ def prepare(scans,                    # image files and/or folders of scans
         drawings += ds; pages += [f] * len(ds); steps.append(st)
     t['join+split'] = time.time() - t0
     if not drawings: raise SinglelineError(f"{scans}: no drawings found\n" + report.summary('pages'))
-    dataset = data.save_npz(out/'dataset.npz', data.split_drawings(drawings, cfg.fractions, cfg.seed))
-    return Prepared(dataset, out/'svg', drawings, pages, report, [Path(b).stem for b in blank],
-                    joining.sum_reports(steps), {k: round(v, 1) for k, v in t.items()})
+    splits = data.split_drawings(drawings, cfg.fractions, cfg.seed)
+    r = Prepared(data.save_npz(out/'dataset.npz', splits), out/'svg', drawings, pages, report, [Path(b).stem for b in blank],
+                 joining.sum_reports(steps))
+    if labels is not None:                                               # the last stage: the clusters the artist includes
+        from singleline.clustering import keep_clusters
+        t0 = time.time()
+        kept, _ = keep_clusters(splits, labels)
+        r.kept, r.kept_counts = data.save_npz(out/'kept.npz', kept), {s: (len(kept[s]), len(ds)) for s, ds in splits.items()}
+        t['keep'] = time.time() - t0
+    r.seconds = {k: round(v, 1) for k, v in t.items()}
+    return r
 
 # %% ../nbs/90_pipeline.ipynb #3f01a277
 def prepare_command(argv:list) -> int:
@@ -103,19 +121,22 @@ def prepare_command(argv:list) -> int:
     from singleline.joining import JoinConfig
     a = command_parser('prepare', prepare.__doc__, PrepareConfig, ('joining (distances on the 200 canvas)', JoinConfig), skip=('join',),
                        args={'scans': dict(nargs='+', help='scanned pages: image files and/or folders'),
-                             '--out': dict(required=True, help='output folder (svg/ and dataset.npz)'),
-                             '--keep': "a text file of page names to use, one per line (e.g. from 'singleline filter')"},
+                             '--out': dict(required=True, help='output folder (svg/, dataset.npz and, with --labels, kept.npz)'),
+                             '--keep': "a text file of page names to use, one per line (e.g. from 'singleline filter')",
+                             '--labels': "the labels.json of 'singleline cluster-drawings' (run on this folder's dataset.npz): "
+                                         "also write kept.npz, the drawings of the clusters it includes"},
                        defaults=asdict(_default_join())).parse_args(argv)         # prepare's own joining defaults (max_len 250)
     keep = None
     if a.keep:
         try: keep = [l.strip() for l in Path(a.keep).read_text().splitlines() if l.strip()]
         except OSError as e: raise bad_input(a.keep, e.strerror) from None
     cfg = config_from_options(PrepareConfig, a, join=config_from_options(JoinConfig, a))
-    r = prepare(a.scans, a.out, cfg, keep)
+    r = prepare(a.scans, a.out, cfg, keep, a.labels)
     print(r.report.summary('pages'))
     if r.blank: print(f"{len(r.blank)} blank pages (nothing traced): {', '.join(r.blank)}")
     for s in r.steps: print(' ', s)
     print(f"{len(r.drawings)} drawings from {len(set(r.pages))} pages → {r.dataset} ({r.seconds})")
+    if r.kept: print(f"kept the included clusters' drawings ({', '.join(f'{s} {k} of {n}' for s, (k, n) in r.kept_counts.items())}) → {r.kept}")
     return 0
 
 # %% ../nbs/90_pipeline.ipynb #edfab402
@@ -128,6 +149,8 @@ class DemoConfig:
     cnn_epochs: int = 30             # passes of the page CNN over the labelled pages
     cnn_batch_size: int = 8          # labelled pages per page-CNN step (few pages: small batches, more steps)
     cnn_image_size: int = 96         # pages are shrunk to this many pixels for the page CNN
+    cluster_epochs: int = 60         # passes of the drawing CNN over the prepared drawings (clustering)
+    cluster_k_max: int = 8           # largest k of the clustering's sweep (the silhouette picks k)
     train_steps: int = 600           # SketchRNN optimisation steps
     batch_size: int = 16             # drawings per SketchRNN step
     samples: int = 16                # drawings sampled at the end
@@ -192,6 +215,26 @@ def _demo_embed(cfg:DemoConfig, out:Path, truth:dict, scans:Path, written:dict) 
     with atomic_write(out/'keep.txt', 'w') as fh: fh.write('\n'.join(names) + '\n')
     return names
 
+def _demo_cluster(cfg:DemoConfig, out:Path, truth:dict, prepared, written:dict) -> Path:
+    "Cluster the prepared drawings, exclude the clusters that hold mostly drawings of non-drawing pages and keep the rest: the dataset to train on."
+    from singleline import clustering as C
+    from singleline.data import load_npz
+    kind = {Path(p['file']).stem: p['kind'] for p in truth['pages']}
+    page_of = {C.drawing_hash(d): p for d, p in zip(prepared.drawings, prepared.pages)}
+    cl = C.cluster_dataset(prepared.dataset, out/'clusters', C.ClusterDrawingsConfig(k_max=cfg.cluster_k_max, seed=cfg.seed, map='pca'),
+                           C.DrawingCnnConfig(epochs=cfg.cluster_epochs))
+    train = load_npz(prepared.dataset)['train']
+    from_drawing_page = [kind[page_of[C.drawing_hash(d)]] == 'drawing' for d in train]
+    cl.rules.include = C.majority_include(cl.assignments, from_drawing_page, cl.k)   # the artist's verdict on each gallery, from the truth here
+    labels = cl.rules.save(out/'clusters'/'labels.json')
+    splits, kept, _, _ = C.keep_dataset(prepared.dataset, out/'kept.npz', C.KeepConfig(labels=str(labels)))
+    stray = lambda ds: sum(kind[page_of[C.drawing_hash(d)]] != 'drawing' for d in ds)
+    written['clusters'], written['clustering'] = out/'clusters'/'clusters.png', dict(
+        k=cl.k, excluded=[c for c, i in enumerate(cl.rules.include) if not i],
+        drawings=sum(map(len, splits.values())), kept=sum(map(len, kept.values())),
+        stray=sum(stray(ds) for ds in splits.values()), stray_kept=sum(stray(ds) for ds in kept.values()))
+    return out/'kept.npz'
+
 def _demo_train(cfg:DemoConfig, out:Path, dataset:Path, written:dict):
     "Train a small SketchRNN on the prepared dataset; return the trained model and the data scale."
     from singleline.train import make_trainer
@@ -241,7 +284,8 @@ def _demo(cfg:DemoConfig, out:Path) -> dict:
     written['drawings'] = out/'drawings.png'
     with atomic_path(written['drawings']) as tmp:
         Image.fromarray(tile_images(rasterize_batch(prepared.drawings[:40], size=96, pen_width=1.5), ncols=10)).save(tmp, format='PNG')
-    model, scale = _stage('train', written, lambda: _demo_train(cfg, out, prepared.dataset, written))
+    written['kept_data'] = _stage('cluster', written, lambda: _demo_cluster(cfg, out, truth, prepared, written))
+    model, scale = _stage('train', written, lambda: _demo_train(cfg, out, written['kept_data'], written))
     def _sample():
         drawings = model.sample_drawings(cfg.samples, temperature=cfg.temperature, scale=scale, seed=cfg.seed)
         paths = save_drawings(drawings, out/'samples', 'samples')
@@ -264,7 +308,10 @@ def demo_command(argv:list) -> int:
     print(f"singleline demo: {cfg.pages} pages ({kinds})")
     print(f"  filter: {f['labelled']} pages labelled; of the other {f['filtered']}, {f['kept']} kept as drawings "
           f"(precision {f['precision']:.0%}, recall {f['recall']:.0%} against the ground truth)")
-    print(f"  {r['n_drawings']} drawings in the dataset; SketchRNN trained {cfg.train_steps} steps")
+    c = r['clustering']
+    print(f"  {r['n_drawings']} drawings in the dataset, {c['stray']} of them from pages that are not drawings; clustered into {c['k']}, "
+          f"clusters {', '.join(map(str, c['excluded'])) or 'none'} excluded: {c['kept']} drawings kept, {c['stray_kept']} of them stray")
+    print(f"  SketchRNN trained {cfg.train_steps} steps on the kept drawings")
     print('  seconds: ' + ', '.join(f'{k} {v}' for k, v in r['seconds'].items()))
     for k, v in r.items():
         if isinstance(v, Path): print(f'  {k:10s} {v}')
