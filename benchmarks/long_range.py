@@ -10,7 +10,8 @@ budget, each in its own process with the same torch thread count (by default at 
 machine's load falls on both alike).
 
 Measured on the validation drawings after the budget:
-- L_R = L_s + L_p, the loss both minimise (the same function, `reconstruction_loss`);
+- L_R = L_s + L_p, the loss both minimise, and the per-point losses by position (`singleline.evaluate.evaluate_losses`, the
+  same computation as `singleline evaluate`);
 - where along a drawing each model predicts well: the offset NLL (-log p of the next point's offset) and the pen
   cross-entropy averaged over the real points in position bins 1-25, 26-50, 51-100, 101-200. An LSTM has to carry the
   past in its state; attention looks back directly, so a gap that widens with position is the long-range effect;
@@ -30,24 +31,11 @@ RESULTS = Path(__file__).parent / 'results'
 BINS = [(1, 25), (26, 50), (51, 100), (101, 200)]
 
 
-def drawing_stats(drawings) -> dict:
-    "Points and strokes per drawing, and end-to-start distance over the drawing's box diagonal (medians)."
-    from singleline.core import deltas_to_points
-    pts, strokes, closure = [], [], []
-    for d in drawings:
-        if len(d) < 2: continue
-        p = deltas_to_points(d)[:, :2]
-        diag = float(np.hypot(*(p.max(0) - p.min(0)))) or 1.0
-        pts.append(len(d)); strokes.append(int(np.asarray(d)[:, 2].sum()) or 1); closure.append(float(np.hypot(*(p[-1] - p[0]))) / diag)
-    return dict(points=float(np.median(pts)), strokes=float(np.median(strokes)), closure=float(np.median(closure)), n=len(pts))
-
-
 def child(a, data: Path) -> dict:
     import torch
-    from singleline.sketch_rnn import mixture_log_prob, reconstruction_loss
+    from singleline.evaluate import evaluate_losses, drawing_stats
     from singleline.train import make_trainer
-    from singleline.data import load_npz, collate_stroke5
-    import torch.nn.functional as F
+    from singleline.data import load_npz
     torch.set_num_threads(a.threads)
     model_config = dict(max_seq_len=200) | (dict(conditional=False) if a.child == 'sketchrnn' else {})
     t = make_trainer(data, Path(a.tmp) / a.child, a.child, model_config, dict(steps=10**9, progress=False, log_every=0, valid_every=0, sample_every=0, threads=a.threads, seed=0))
@@ -57,25 +45,13 @@ def child(a, data: Path) -> dict:
         t.train_step(next(it)); steps += 1
     elapsed = time.perf_counter() - t0
     model = t.raw_model.eval()
-    valid = [np.asarray(d, np.float64) * [1 / t.scale, 1 / t.scale, 1] for d in load_npz(data)['valid']]
-    S5, lengths = collate_stroke5(valid, 200)
-    with torch.no_grad():
-        p = model.decode(S5[:, :-1], None)[0] if a.child == 'sketchrnn' else model.mixture(S5[:, :-1])
-        target = S5[:, 1:]
-        L_s, L_p = reconstruction_loss(p, target, lengths)
-        nll = -mixture_log_prob(target[..., 0], target[..., 1], p)                     # (B, N_max) offset NLL per step
-        ce = -(target[..., 2:] * F.log_softmax(p['q_logits'], -1)).sum(-1)             # (B, N_max) pen cross-entropy per step
-    pos = torch.arange(1, 201)[None].expand(len(valid), -1)                             # position of the predicted point
-    real = pos <= lengths[:, None]
-    bins = {}
-    for lo, hi in BINS:
-        m = real & (pos >= lo) & (pos <= hi)
-        bins[f'{lo}-{hi}'] = dict(offset_nll=float(nll[m].mean()), pen_ce=float(ce[m].mean()), points=int(m.sum()))
+    L = evaluate_losses(model, load_npz(data)['valid'], t.scale, batch_size=1000)     # L_R as training defines it, and by position
+    bins = {b: v for b, v in L['by_position'].items() if b in {f'{lo}-{hi}' for lo, hi in BINS}}
     s = time.perf_counter()
     samples = model.sample_drawings(100, temperature=0.4, scale=t.scale, seed=0)
     t_sample = time.perf_counter() - s
     return dict(model=a.child, steps=steps, elapsed=elapsed, steps_per_s=steps / elapsed, params=sum(q.numel() for q in model.parameters()),
-                valid_L_R=float(L_s + L_p), valid_L_s=float(L_s), valid_L_p=float(L_p), bins=bins,
+                valid_L_R=L['L_R'], valid_L_s=L['L_s'], valid_L_p=L['L_p'], bins=bins,
                 samples=drawing_stats(samples), sample_s=t_sample, valid_drawings=drawing_stats(load_npz(data)['valid']),
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 

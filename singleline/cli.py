@@ -38,6 +38,7 @@ COMMANDS = {
     'sample':      ('singleline.sample:sample_command', 'sample new drawings from a trained run: SVG/PNG grid, .npz, GIF'),
     'interpolate': ('singleline.sample:interpolate_command', 'decode drawings between two drawings through the latent space (slerp)'),
     'complete':    ('singleline.sample:complete_command', "let a trained model finish the beginning of a drawing"),
+    'evaluate':    ('singleline.evaluate:evaluate_command', "measure a trained model on held-out drawings: L_R by position, sample statistics, realism"),
     'animate':     ('singleline.display:animate_command', 'animate one drawing of a dataset .npz as GIF, MP4 or animated SVG'),
 }
 

@@ -15,9 +15,9 @@ from .core import *
 
 # %% auto #0
 __all__ = ['HParams', 'fast_rnn_applies', 'Encoder', 'LayerNormLSTM', 'gmm_params', 'bivariate_normal_log_prob',
-           'mixture_log_prob', 'reconstruction_loss', 'kl_loss', 'kl_weight_at', 'learning_rate_at', 'stroke5_dataset',
-           'DrawingModel', 'SketchRNN', 'sample_step', 'generate', 'slerp', 'encode_drawings', 'reconstruct',
-           'interpolate']
+           'mixture_log_prob', 'point_losses', 'reconstruction_loss', 'kl_loss', 'kl_weight_at', 'learning_rate_at',
+           'stroke5_dataset', 'DrawingModel', 'SketchRNN', 'sample_step', 'generate', 'slerp', 'encode_drawings',
+           'reconstruct', 'interpolate']
 
 # %% ../nbs/60_sketch_rnn.ipynb #fddeef3b
 @dataclass
@@ -171,15 +171,19 @@ def mixture_log_prob(dx, dy, p:dict):
                                       p['log_sigma_x'], p['log_sigma_y'], p['rho_xy'])   # (..., M)
     return torch.logsumexp(F.log_softmax(p['pi_logits'], -1) + log_N, -1)
 
+def point_losses(p:dict, target) -> tuple:
+    "Per step, the offset NLL -log sum_j Pi_j N(dx_i, dy_i | ...) and the pen cross-entropy -sum_k p_k log q_k: each (B, N_max)."
+    nll = -mixture_log_prob(target[..., 0], target[..., 1], p)             # target: (B, N_max, 5) = S_1 .. S_N_max
+    ce = -(target[..., 2:] * F.log_softmax(p['q_logits'], -1)).sum(-1)
+    return nll, ce
+
 def reconstruction_loss(p:dict, target, lengths) -> tuple:
     "L_s, L_p: offsets over the real points, pen states over all N_max steps, each / N_max and averaged over the batch."
-    B, N_max, _ = target.shape                                            # target: (B, N_max, 5) = S_1 .. S_N_max
+    B, N_max, _ = target.shape
     real = torch.arange(N_max, device=target.device)[None] < lengths.to(target.device)[:, None]   # (B, N_max) mask of real points
-    # L_s = -1/N_max sum_{i <= N_s} log sum_j Pi_j N(dx_i, dy_i | ...)
-    log_p = mixture_log_prob(target[..., 0], target[..., 1], p)            # (B, N_max)
-    L_s = -(log_p * real).sum() / (B * N_max)
-    # L_p = -1/N_max sum_{i <= N_max} sum_k p_k log q_k
-    L_p = -(target[..., 2:] * F.log_softmax(p['q_logits'], -1)).sum() / (B * N_max)
+    nll, ce = point_losses(p, target)                                     # (B, N_max) each
+    L_s = (nll * real).sum() / (B * N_max)                                 # L_s = -1/N_max sum_{i <= N_s} log sum_j Pi_j N(dx_i, dy_i | ...)
+    L_p = ce.sum() / (B * N_max)                                           # L_p = -1/N_max sum_{i <= N_max} sum_k p_k log q_k
     return L_s, L_p
 
 def kl_loss(mu, sigma_hat):
@@ -215,6 +219,9 @@ class DrawingModel(nn.Module):
 
     def forward(self, batch, step:int=0) -> dict:
         "Losses of a batch `(S5 (B, N_max + 1, 5), lengths (B,))` at optimisation `step`: a dict whose 'loss' is back-propagated."
+        raise NotImplementedError
+    def next_point_mixtures(self, S5, lengths) -> dict:
+        "The mixtures that predict S_1 .. S_N_max of a batch (each (B, N_max, .)), as `forward` computes them: what `point_losses` scores."
         raise NotImplementedError
     def configure_optimizers(self) -> tuple:
         "Adam and `learning_rate_at`'s schedule (a LambdaLR stepped once per optimisation step)."
@@ -307,6 +314,12 @@ def forward(self:SketchRNN, batch, step:int=0) -> dict:
     # L = L_R + w_KL eta_step max(L_KL, KL_min)
     loss = L_R + w * torch.clamp(L_KL, min=self.hp.kl_tolerance)
     return dict(loss=loss, L_KL=L_KL.detach(), kl_weight=torch.tensor(w), **out)
+
+@patch
+def next_point_mixtures(self:SketchRNN, S5, lengths) -> dict:
+    "The decoder's mixtures for S_1 .. S_N_max given S_0 .. S_N_max-1 and, for a VAE, z ~ q(z | S) as in `forward`."
+    z = self.encode(S5, lengths)[0] if self.hp.conditional else None
+    return self.decode(S5[:, :-1], z)[0]
 
 # %% ../nbs/60_sketch_rnn.ipynb #e78603e7
 def sample_step(p:dict, temperature:float=1.0, greedy:bool=False, generator=None):

@@ -119,10 +119,14 @@ class Sketchformer(DrawingModel):
         S5, lengths = batch
         dev = self.fc_y.weight.device
         S5, lengths = S5.to(dev), lengths.to(dev)
-        p = self.mixture(S5[:, :-1])                                     # predicts S_1 .. S_N_max
+        p = self.next_point_mixtures(S5, lengths)                        # predicts S_1 .. S_N_max
         L_s, L_p = reconstruction_loss(p, S5[:, 1:].float(), lengths)
         L_R = L_s + L_p
         return dict(loss=L_R, L_s=L_s.detach(), L_p=L_p.detach(), L_R=L_R.detach())
+
+    def next_point_mixtures(self, S5, lengths) -> dict:
+        "The mixtures for S_1 .. S_N_max given the points before each."
+        return self.mixture(S5[:, :-1])
 
     def configure_optimizers(self):
         "AdamW (weight decay on the weight matrices only) and warm-up then decay, stepped once per optimisation step."
