@@ -4,7 +4,7 @@
 
 # %% ../nbs/81_sample.ipynb #94e7c384
 from __future__ import annotations
-import argparse
+import argparse, importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -13,8 +13,8 @@ from .core import *
 from .train import load_run, save_drawings
 
 # %% auto #0
-__all__ = ['RunSampling', 'SampleSettings', 'InterpolateSettings', 'CompleteSettings', 'sample_command', 'interpolate_command',
-           'complete_command']
+__all__ = ['PRETRAINED', 'RunSampling', 'SampleSettings', 'InterpolateSettings', 'CompleteSettings', 'sample_command',
+           'interpolate_command', 'complete_command', 'pretrained_path', 'export_pretrained', 'load_pretrained']
 
 # %% ../nbs/81_sample.ipynb #432d07ca
 @dataclass
@@ -50,10 +50,20 @@ class CompleteSettings:
     animate: int = 1                     # animate the first K completions as GIF
 
 # %% ../nbs/81_sample.ipynb #028a186c
-def _parser(prog:str, description:str, settings, data:bool=False, **defaults) -> argparse.ArgumentParser:
-    "A command's parser: the run, the dataset when it needs one, `--out`, then `RunSampling` and the command's own settings."
-    inputs = {'run': 'run folder (or a checkpoint .pt file)', **({'data': 'dataset .npz holding the drawings'} if data else {})}
+def _parser(prog:str, description:str, settings, data:bool=False, pretrained:str='look', **defaults) -> argparse.ArgumentParser:
+    "A command's parser: the run (or --pretrained), the dataset when it needs one, `--out`, then `RunSampling` and the command's own settings."
+    inputs = {'run': dict(nargs='?', help='run folder (or a checkpoint .pt file)'),
+              '--pretrained': dict(nargs='?', const=pretrained, choices=list(PRETRAINED), help=f"use a model shipped with the package instead of a run ({pretrained} when no name is given)"),
+              **({'data': dict(nargs='?', help='dataset .npz holding the drawings')} if data else {})}
     return command_parser(prog, description, RunSampling, settings, args=inputs, out='output folder', defaults=defaults)
+
+def _load(a) -> tuple:
+    "The model and its checkpoint (or a pretrained model's info, which has the same 'scale') that the options name."
+    if getattr(a, 'data', '') is None and a.run and a.pretrained: a.run, a.data = None, a.run   # `interpolate DATA.npz --pretrained`
+    if a.pretrained and a.run: raise SinglelineError("give a run folder or --pretrained, not both")
+    if not (a.pretrained or a.run): raise SinglelineError("give a run folder (or --pretrained to use a model shipped with the package)")
+    if getattr(a, 'data', '') is None: raise SinglelineError("give the dataset .npz that holds the drawings")
+    return load_pretrained(a.pretrained, a.device) if a.pretrained else load_run(a.run, a.best, a.device)
 
 def _animate_some(drawings, out_dir, stem:str, k:int, fmt:str='gif') -> list:
     from singleline.display import animate
@@ -84,7 +94,7 @@ def sample_command(argv:list) -> int:
     "`singleline sample RUN --n 16 --temperature 0.4 --out DIR`: new drawings from a trained model."
     a = _parser('sample', 'Sample new drawings from a trained run: an SVG and PNG grid, an .npz and pen animations.', SampleSettings).parse_args(argv)
     if a.n < 1: raise SinglelineError(f"--n must be at least 1, got {a.n}")
-    model, ck = load_run(a.run, a.best, a.device)
+    model, ck = _load(a)
     drawings = model.sample_drawings(a.n, temperature=a.temperature, scale=ck['scale'], seed=a.seed, precision=a.precision)
     paths = list(save_drawings(drawings, a.out, 'samples').values()) + _animate_some(drawings, a.out, 'sample', a.animate)
     empty = sum(len(d) < 2 for d in drawings)
@@ -95,9 +105,9 @@ def sample_command(argv:list) -> int:
 def interpolate_command(argv:list) -> int:
     "`singleline interpolate RUN DATA.npz --a 0 --b 1 --steps 8 --out DIR`: drawings between two drawings, through z."
     a = _parser('interpolate', 'Decode drawings along the slerp between the latent codes of two drawings of a dataset.',
-                InterpolateSettings, data=True, temperature=0.1).parse_args(argv)
+                InterpolateSettings, data=True, pretrained='look-vae', temperature=0.1).parse_args(argv)
     if a.steps < 2: raise SinglelineError(f"--steps must be at least 2, got {a.steps}")
-    model, ck = load_run(a.run, a.best, a.device)
+    model, ck = _load(a)
     da, db = _drawing(a.data, a.split, a.a), _drawing(a.data, a.split, a.b)
     drawings = model.interpolate_drawings(da, db, a.steps, temperature=a.temperature, scale=ck['scale'], seed=a.seed)
     paths = list(save_drawings(drawings, a.out, 'interpolation', ncols=a.steps).values())
@@ -109,10 +119,52 @@ def complete_command(argv:list) -> int:
     "`singleline complete RUN DATA.npz --index 0 --keep 0.5 --n 8 --out DIR`: the model finishes a drawing's beginning."
     a = _parser('complete', "Let the model finish the first part of a dataset drawing, several times.", CompleteSettings, data=True).parse_args(argv)
     if not 0 < a.keep < 1: raise SinglelineError(f"--keep must be between 0 and 1, got {a.keep}")
-    model, ck = load_run(a.run, a.best, a.device)
+    model, ck = _load(a)
     d = _drawing(a.data, a.split, a.index)
     partial = d[:max(2, int(round(len(d) * a.keep)))]
     drawings = model.complete_drawings(partial, a.n, temperature=a.temperature, scale=ck['scale'], seed=a.seed)
     paths = list(save_drawings([partial] + drawings, a.out, 'completions').values()) + _animate_some(drawings, a.out, 'completion', a.animate)
     _report(paths)
     return 0
+
+# %% ../nbs/81_sample.ipynb #69d487e9
+PRETRAINED = {
+    'look': ('look_unconditional.pt', "SketchRNN's decoder alone, trained on the artist's drawings: samples and completions"),
+    'look-vae': ('look_conditional.pt', "conditional SketchRNN (VAE) trained on the artist's drawings: reconstructions, interpolations, completions"),
+}
+
+def pretrained_path(name:str) -> Path:
+    "Where the shipped model `name` (a key of `PRETRAINED`) lives in the installed package."
+    if name not in PRETRAINED: raise SinglelineError(f"no pretrained model '{name}' (choose from {', '.join(PRETRAINED)})")
+    return Path(str(importlib.resources.files('singleline'))) / 'pretrained' / PRETRAINED[name][0]
+
+def export_pretrained(run,                # run folder or checkpoint file
+                      path,               # the file to write
+                      about:dict=None,    # what to say of it: data, licence, training figures (plain values)
+                      best:bool=False,    # export best.pt instead of checkpoint.pt
+                     ) -> Path:
+    "Write a run's model as a small file to ship: float16 weights, its settings and data scale, and `about`."
+    import torch
+    model, ck = load_run(run, best)
+    sd = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    with atomic_path(path) as p:
+        torch.save({'format': 'singleline-pretrained', 'version': 1, 'model_name': ck['model_name'], 'model_config': dict(ck['model_config']),
+                    'scale': float(ck['scale']), 'step': int(ck['step']), 'about': dict(about or {}), 'state_dict': sd}, p)
+    return Path(path)
+
+def load_pretrained(name='look',          # a key of `PRETRAINED`, or a file written by `export_pretrained`
+                    device:str='cpu',     # where the model runs
+                   ) -> tuple:
+    "`(model in eval mode, info)` of a pretrained model; `info` holds 'scale', 'step' and 'about' like a run's checkpoint."
+    import torch
+    from singleline.train import model_class
+    path = pretrained_path(name) if str(name) in PRETRAINED else Path(name)
+    if not path.is_file(): raise bad_input(path, "no such pretrained model file" + (" (the package was installed without it)" if str(name) in PRETRAINED else ''))
+    try: ck = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e: raise bad_input(path, f"not a readable model file ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+    if not isinstance(ck, dict) or ck.get('format') != 'singleline-pretrained': raise bad_input(path, "not a singleline pretrained model")
+    if ck.get('version') != 1: raise bad_input(path, f"pretrained model format version {ck.get('version')}: this singleline reads version 1")
+    cls = model_class(ck['model_name'])
+    model = cls(cls.Config.from_dict(ck['model_config']))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck['state_dict'].items()})
+    return model.to(device).eval(), {k: v for k, v in ck.items() if k != 'state_dict'}

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 from dataclasses import dataclass
+from typing import Literal
 import numpy as np
 import torch
 import torch.nn as nn
@@ -43,6 +44,7 @@ class HParams:
     forget_bias: float = 1.0             # added to the forget gate's pre-activation, as TensorFlow's LSTM cells do
     random_scale_factor: float = 0.15    # augmentation: x and y each stretched by U(1 - f, 1 + f)
     augment_stroke_prob: float = 0.1     # augmentation: chance of dropping each droppable point
+    augmentation: Literal['paper', 'more'] = 'paper'   # 'paper': those two only; 'more': also rotation, shear, mirroring and jitter (`augment.make_augment`'s defaults)
     conditional: bool = True             # True: encoder + VAE (z); False: decoder only (unconditional model)
 
     @classmethod
@@ -202,14 +204,16 @@ def learning_rate_at(step, hp) -> float:
 
 # %% ../nbs/60_sketch_rnn.ipynb #7258d999
 def stroke5_dataset(drawings, hp, scale:float=None, train:bool=True, seed:int=0):
-    "A `DrawingDataset` of `drawings` (≤ `hp.max_seq_len` points), augmented as the SketchRNN paper does when `train` (`hp.random_scale_factor`, `hp.augment_stroke_prob`); its `collate_fn` gives stroke-5 batches."
+    "A `DrawingDataset` of `drawings` (≤ `hp.max_seq_len` points), augmented when `train` (`hp.random_scale_factor`, `hp.augment_stroke_prob`, `hp.augmentation`); its `collate_fn` gives stroke-5 batches."
     from singleline.data import DrawingDataset
     from singleline.augment import AugmentConfig, make_augment
     aug = None
-    if train and (hp.random_scale_factor > 0 or hp.augment_stroke_prob > 0):
-        # the paper's augmentation only: random x/y scale and point dropping (no rotation, flip, ...)
-        aug = make_augment(AugmentConfig(scale=hp.random_scale_factor, drop=hp.augment_stroke_prob,
-                                         rotate_p=0, shear_p=0, flip_p=0, jitter_p=0, reverse_p=0, shuffle_p=0))
+    if train and (hp.random_scale_factor > 0 or hp.augment_stroke_prob > 0 or getattr(hp, 'augmentation', 'paper') != 'paper'):
+        if getattr(hp, 'augmentation', 'paper') == 'more':           # the paper's two, rotation, shear, mirroring, jitter; the order of points kept
+            c = AugmentConfig(scale=hp.random_scale_factor, drop=hp.augment_stroke_prob, reverse_p=0, shuffle_p=0)
+        else:                                                        # the paper's augmentation only: random x/y scale and point dropping
+            c = AugmentConfig(scale=hp.random_scale_factor, drop=hp.augment_stroke_prob, rotate_p=0, shear_p=0, flip_p=0, jitter_p=0, reverse_p=0, shuffle_p=0)
+        aug = make_augment(c)
     return DrawingDataset(drawings, max_len=hp.max_seq_len, scale=scale, augment=aug, seed=seed)
 
 class DrawingModel(nn.Module):

@@ -1,0 +1,155 @@
+"""Training to convergence: paper-size SketchRNN on the shared drawings, early-stopped on validation L_R, then evaluated.
+
+    python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation more] [--threads 1] [--out DIR]
+
+Data, as `singleline prepare` makes it: the shared pages (../shared/data/look_train.npz) joined (`joining.join_drawings`,
+RDP tolerance 2 on the 200 canvas) and split into drawings (`joining.split_pages`, groups of at least 150 units of area,
+as prepare's default), cut 85 / 7.5 / 7.5 % into train / valid / test (seed 0). Drawings longer than N_max = 250 points
+(about 2 %) are left out.
+
+Model: the paper's SketchRNN (`HParams()`: encoder 256, decoder 512 layer-norm LSTM with recurrent dropout, z 128,
+M 20, batch 100, Adam 1e-3 with decay, KL weight 0.5 annealed), conditional (VAE) and/or unconditional (decoder alone),
+with the chosen augmentation (`HParams.augmentation`), bfloat16 matrix products on the CPU. Each mode trains in its own
+process (both at once with --mode both, one torch thread each), validating every 100 steps; it stops when validation
+L_R has not improved for `--patience` validations, or after `--minutes`. The checkpoint with the lowest validation L_R
+is kept as OUT/<mode>/best_L_R.pt and evaluated by `singleline.evaluate.evaluate_run` on the test split, with one
+drawing CNN (trained once on the train split, OUT/drawing_cnn.pt) for every mode so that their figures compare.
+
+Writes benchmarks/results/converge.json (settings, curves against steps and minutes, evaluation of each mode) and
+benchmarks/results/converge_curves.png, and prints a table.
+"""
+import argparse, json, os, sys, time, csv, shutil, subprocess, tempfile
+from pathlib import Path
+import numpy as np
+
+RESULTS = Path(__file__).parent / 'results'
+SHARED = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'look_train.npz'
+MODES = ('conditional', 'unconditional')
+
+
+def prepare_data(out: Path) -> Path:
+    "The shared pages joined, split into drawings and cut into train/valid/test: OUT/look_drawings.npz."
+    from singleline.data import load_npz, save_npz, split_drawings
+    from singleline.joining import join_drawings, split_pages, JoinConfig, SplitConfig
+    path = out / 'look_drawings.npz'
+    if path.exists(): return path
+    if not SHARED.exists(): sys.exit(f"the shared drawings are not here: {SHARED}")
+    pages = load_npz(SHARED)['train']
+    joined, _ = join_drawings(pages, JoinConfig(rdp=2.0), 'look train')
+    drawings, _ = split_pages(joined, SplitConfig(min_area=150.), 'look joined')
+    return save_npz(path, split_drawings(drawings, (0.85, 0.075, 0.075), seed=0))
+
+
+class BestByReconstruction:
+    "Keep the checkpoint with the lowest validation L_R as RUN/best_L_R.pt; count validations since it improved."
+    def __init__(self): self.best, self.since = float('inf'), 0
+    def on_valid_end(self, t):
+        v = t.valid_metrics.get('L_R', float('inf'))
+        if v < self.best: self.best, self.since = v, 0; t.save(t.run_dir / 'best_L_R.pt')
+        else: self.since += 1
+
+
+def child(a) -> dict:
+    "Train one mode until early stopping or the time limit; evaluate its best checkpoint."
+    import torch
+    from singleline.train import make_trainer, CSVLogger
+    from singleline.evaluate import evaluate_run, EvaluateConfig
+    torch.set_num_threads(a.threads)
+    out, data = Path(a.out), Path(a.data)
+    run = out / a.child
+    if run.exists(): shutil.rmtree(run)
+    model = dict(conditional=a.child == 'conditional', augmentation=a.augmentation, max_seq_len=250)
+    t = make_trainer(data, run, 'sketchrnn', model, dict(steps=10**9, valid_every=100, log_every=20, save_every=0, sample_every=0,
+                                                         cpu_bf16=True, threads=a.threads, progress=False, tensorboard=False, seed=0),
+                     callbacks=False)
+    run.mkdir(parents=True, exist_ok=True)
+    best, logger = BestByReconstruction(), CSVLogger(run)
+    t.add_callback('on_log', logger.on_log); t.add_callback('on_valid_end', logger.on_valid_end); t.add_callback('on_valid_end', best.on_valid_end)
+    t0, stop = time.time(), 'time limit'
+    while (time.time() - t0) / 60 < a.minutes:
+        t.run(steps=t.step + 100)
+        if best.since >= a.patience: stop = f'no improvement in {a.patience} validations'; break
+    minutes = (time.time() - t0) / 60
+    t.save()
+    ev = evaluate_run(run / 'best_L_R.pt', data, EvaluateConfig(embedder=str(out / 'drawing_cnn.pt'), seed=0))
+    return dict(mode=a.child, steps=t.step, minutes=minutes, stopped=stop, best_valid_L_R=best.best, n_train=len(t.train_set),
+                left_out=t.meta.get('dropped_train'), curves=curves(run, t0), evaluation=ev)
+
+
+def curves(run: Path, t0: float) -> dict:
+    "Training and validation rows of the run's CSV logs: step, minutes since the start, L_R (and L_KL)."
+    out = {}
+    for name in ('train', 'valid'):
+        with open(run / f'{name}.csv') as f:
+            rows = list(csv.DictReader(f))
+        out[name] = [dict(step=int(r['step']), minutes=(float(r['time']) - t0) / 60, L_R=float(r['L_R']),
+                          **({'L_KL': float(r['L_KL'])} if 'L_KL' in r else {})) for r in rows]
+    return out
+
+
+def plot(results: dict, path: Path):
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for (mode, r), colour in zip(results.items(), ('C0', 'C1')):
+        for ax, x in zip(axes, ('step', 'minutes')):
+            tr, va = r['curves']['train'], r['curves']['valid']
+            ax.plot([p[x] for p in tr], [p['L_R'] for p in tr], colour, alpha=0.35, lw=1, label=f'{mode}: train')
+            ax.plot([p[x] for p in va], [p['L_R'] for p in va], colour, marker='o', ms=3, label=f'{mode}: valid')
+    for ax, x in zip(axes, ('optimisation steps', 'minutes (2-core CPU)')):
+        ax.set_xlabel(x); ax.set_ylabel('L_R'); ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+
+
+def table(report: dict) -> list:
+    "The benchmark's table, as lines, from its JSON report."
+    from singleline.evaluate import evaluation_table
+    a, res = argparse.Namespace(**report['args']), report['results']
+    lines = [f"SketchRNN to convergence on the shared drawings, augmentation '{a.augmentation}', limit {a.minutes:.0f} min, patience {a.patience}, {a.threads} thread(s) each"]
+    for mode, r in res.items():
+        lines.append(f"{mode}: {r['steps']} steps in {r['minutes']:.0f} min ({r['stopped']}); best validation L_R {r['best_valid_L_R']:.4f}; "
+                     f"{r['n_train']} training drawings ({r['left_out']} longer than N_max left out)")
+        lines += ['  ' + l for l in evaluation_table(r['evaluation'])]
+    return lines
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--mode', choices=('both',) + MODES, default='both', help='which models to train (default both, at once)')
+    p.add_argument('--minutes', type=float, default=120, help='time limit of each training (default 120)')
+    p.add_argument('--patience', type=int, default=6, help='stop after this many validations (every 100 steps) without a lower L_R (default 6)')
+    p.add_argument('--augmentation', choices=('paper', 'more'), default='more', help="HParams.augmentation (default 'more')")
+    p.add_argument('--threads', type=int, default=1, help='torch threads per training (default 1)')
+    p.add_argument('--out', default=None, help='folder for the data, the runs and the drawing CNN (default: a new temporary folder)')
+    p.add_argument('--child', choices=MODES, help=argparse.SUPPRESS)
+    p.add_argument('--data', help=argparse.SUPPRESS)
+    a = p.parse_args()
+    os.environ.setdefault('SINGLELINE_QUIET', '1')                 # no progress bars in the log
+    if a.child:
+        print('RESULT ' + json.dumps(child(a))); return
+    out = Path(a.out or tempfile.mkdtemp()); out.mkdir(parents=True, exist_ok=True)
+    data = prepare_data(out)
+    if not (out / 'drawing_cnn.pt').exists():                      # one embedder for every mode's Fréchet distance
+        from singleline.clustering import train_drawing_cnn, DrawingCnnConfig
+        from singleline.data import load_npz
+        train_drawing_cnn(load_npz(data)['train'], DrawingCnnConfig(seed=0, device='cpu')).save(out / 'drawing_cnn.pt')
+    modes = MODES if a.mode == 'both' else (a.mode,)
+    env = {**os.environ, 'SINGLELINE_QUIET': '1', 'OMP_NUM_THREADS': str(a.threads)}
+    cmds = {m: [sys.executable, __file__, '--child', m, '--data', str(data), '--out', str(out), '--minutes', str(a.minutes),
+                '--patience', str(a.patience), '--augmentation', a.augmentation, '--threads', str(a.threads)] for m in modes}
+    sys.path.insert(0, str(Path(__file__).parent))
+    from sketch_rnn import run_sides
+    from readme import machine
+    res = run_sides(cmds, env, sequential=False)
+    report = dict(args={k: v for k, v in vars(a).items() if k not in ('child', 'data')}, machine=machine(), data=str(data), results=res)
+    RESULTS.mkdir(exist_ok=True)
+    name = 'converge' if a.augmentation == 'more' else f'converge_{a.augmentation}'
+    (RESULTS / f'{name}.json').write_text(json.dumps(report, indent=1))
+    plot(res, RESULTS / f'{name}_curves.png')
+    print('\n'.join(table(report)))
+    print(f"wrote {RESULTS / f'{name}.json'} and {RESULTS / f'{name}_curves.png'}; runs in {out}")
+
+
+if __name__ == '__main__':
+    main()
