@@ -1,6 +1,6 @@
 """Training to convergence: paper-size SketchRNN on the shared drawings, early-stopped on validation L_R, then evaluated.
 
-    python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation more] [--threads 1] [--out DIR]
+    python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation more] [--threads 1] [--out DIR] [--resume]
 
 Data, as `singleline prepare` makes it: the shared pages (../shared/data/look_train.npz) joined (`joining.join_drawings`,
 RDP tolerance 2 on the 200 canvas) and split into drawings (`joining.split_pages`, groups of at least 150 units of area,
@@ -50,30 +50,41 @@ class BestByReconstruction:
 
 
 def child(a) -> dict:
-    "Train one mode until early stopping or the time limit; evaluate its best checkpoint."
+    "Train one mode until early stopping or the time limit (continuing its run with --resume); evaluate its best checkpoint."
     import torch
     from singleline.train import make_trainer, CSVLogger
     from singleline.evaluate import evaluate_run, EvaluateConfig
     torch.set_num_threads(a.threads)
     out, data = Path(a.out), Path(a.data)
     run = out / a.child
-    if run.exists(): shutil.rmtree(run)
+    resume = a.resume and (run / 'checkpoint.pt').exists()
+    if run.exists() and not resume: shutil.rmtree(run)
     model = dict(conditional=a.child == 'conditional', augmentation=a.augmentation, max_seq_len=250)
     t = make_trainer(data, run, 'sketchrnn', model, dict(steps=10**9, valid_every=100, log_every=20, save_every=0, sample_every=0,
                                                          cpu_bf16=True, threads=a.threads, progress=False, tensorboard=False, seed=0),
-                     callbacks=False)
+                     resume=resume, callbacks=False)
     run.mkdir(parents=True, exist_ok=True)
-    best, logger = BestByReconstruction(), CSVLogger(run)
+    best, logger = BestByReconstruction(), CSVLogger(run, t.step if resume else None)
+    spent = 0.
+    if resume:                                                     # the time already spent and the best so far, from the logs
+        c = curves(run, 0.)
+        spent = (c['valid'][-1]['minutes'] - c['train'][0]['minutes']) if c['valid'] else 0.
+        for v in c['valid']:
+            if v['L_R'] < best.best: best.best, best.since = v['L_R'], 0
+            else: best.since += 1
+        if not (run / 'best_L_R.pt').exists():                     # a run begun without this script: its last checkpoint if it is the best, else best.pt
+            if best.since == 0 or not (run / 'best.pt').exists(): t.save(run / 'best_L_R.pt')
+            else: shutil.copy(run / 'best.pt', run / 'best_L_R.pt')
     t.add_callback('on_log', logger.on_log); t.add_callback('on_valid_end', logger.on_valid_end); t.add_callback('on_valid_end', best.on_valid_end)
-    t0, stop = time.time(), 'time limit'
-    while (time.time() - t0) / 60 < a.minutes:
+    t0, stop = time.time() - spent * 60, 'time limit'
+    while (time.time() - t0) / 60 < a.minutes and best.since < a.patience:
         t.run(steps=t.step + 100)
-        if best.since >= a.patience: stop = f'no improvement in {a.patience} validations'; break
+    if best.since >= a.patience: stop = f'no improvement in {a.patience} validations'
     minutes = (time.time() - t0) / 60
     t.save()
     ev = evaluate_run(run / 'best_L_R.pt', data, EvaluateConfig(embedder=str(out / 'drawing_cnn.pt'), seed=0))
     return dict(mode=a.child, steps=t.step, minutes=minutes, stopped=stop, best_valid_L_R=best.best, n_train=len(t.train_set),
-                left_out=t.meta.get('dropped_train'), curves=curves(run, t0), evaluation=ev)
+                left_out=t.meta.get('dropped_train'), curves=curves(run, curves(run, 0.)['train'][0]['minutes'] * 60), evaluation=ev)
 
 
 def curves(run: Path, t0: float) -> dict:
@@ -122,6 +133,7 @@ def main():
     p.add_argument('--augmentation', choices=('paper', 'more'), default='more', help="HParams.augmentation (default 'more')")
     p.add_argument('--threads', type=int, default=1, help='torch threads per training (default 1)')
     p.add_argument('--out', default=None, help='folder for the data, the runs and the drawing CNN (default: a new temporary folder)')
+    p.add_argument('--resume', action='store_true', help='continue the runs in OUT/<mode> where their checkpoints stopped (time and best so far from their logs)')
     p.add_argument('--child', choices=MODES, help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -137,7 +149,7 @@ def main():
     modes = MODES if a.mode == 'both' else (a.mode,)
     env = {**os.environ, 'SINGLELINE_QUIET': '1', 'OMP_NUM_THREADS': str(a.threads)}
     cmds = {m: [sys.executable, __file__, '--child', m, '--data', str(data), '--out', str(out), '--minutes', str(a.minutes),
-                '--patience', str(a.patience), '--augmentation', a.augmentation, '--threads', str(a.threads)] for m in modes}
+                '--patience', str(a.patience), '--augmentation', a.augmentation, '--threads', str(a.threads)] + (['--resume'] if a.resume else []) for m in modes}
     sys.path.insert(0, str(Path(__file__).parent))
     from sketch_rnn import run_sides
     from readme import machine
