@@ -1,6 +1,6 @@
 """Training to convergence: paper-size SketchRNN on the shared drawings, early-stopped on validation L_R, then evaluated.
 
-    python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation more] [--threads 1] [--out DIR] [--resume]
+    python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation more] [--threads 1] [--out DIR] [--resume] [--ship]
 
 Data, as `singleline prepare` makes it: the shared pages (../shared/data/look_train.npz) joined (`joining.join_drawings`,
 RDP tolerance 2 on the 200 canvas) and split into drawings (`joining.split_pages`, groups of at least 150 units of area,
@@ -25,6 +25,10 @@ import numpy as np
 RESULTS = Path(__file__).parent / 'results'
 SHARED = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'look_train.npz'
 MODES = ('conditional', 'unconditional')
+LOOK_DATA = ("1,300 single-line drawings by Andrew Look (github.com/andrewlook/singleline_models, data/look/look_i16.npz), joined "
+             "(RDP 2) and split into drawings as singleline prepare does: 1,626 for training, 144 to validate, 144 to test")
+LOOK_LICENCE = "the drawings: MIT License, Copyright (c) 2023 Andrew Look"
+
 
 
 def prepare_data(out: Path) -> Path:
@@ -125,6 +129,22 @@ def table(report: dict) -> list:
     return lines
 
 
+def ship(results: dict, out: Path, data: Path):
+    "Export each mode's best checkpoint as the package's pretrained model, with a few held-out drawings to show it on."
+    from singleline.sample import export_pretrained, pretrained_path
+    from singleline.data import load_npz, save_npz
+    names = {'conditional': 'look-vae', 'unconditional': 'look'}
+    pretrained_path('look').parent.mkdir(exist_ok=True)
+    for mode, r in results.items():
+        about = dict(data=LOOK_DATA, licence=LOOK_LICENCE, steps=r['steps'], minutes=round(r['minutes'], 1), stopped=r['stopped'],
+                     best_valid_L_R=r['best_valid_L_R'], test_L_R=r['evaluation']['losses']['L_R'],
+                     made_by='python benchmarks/converge.py --ship (singleline)')
+        path = export_pretrained(out / mode / 'best_L_R.pt', pretrained_path(names[mode]), about)
+        print(f"shipped {mode} as '{names[mode]}': {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    test = [d for d in load_npz(data)['test'] if len(d) <= 250][:24]
+    save_npz(pretrained_path('look').parent / 'look_examples.npz', {'test': test})
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--mode', choices=('both',) + MODES, default='both', help='which models to train (default both, at once)')
@@ -134,6 +154,7 @@ def main():
     p.add_argument('--threads', type=int, default=1, help='torch threads per training (default 1)')
     p.add_argument('--out', default=None, help='folder for the data, the runs and the drawing CNN (default: a new temporary folder)')
     p.add_argument('--resume', action='store_true', help='continue the runs in OUT/<mode> where their checkpoints stopped (time and best so far from their logs)')
+    p.add_argument('--ship', action='store_true', help="export each mode's best checkpoint as the package's pretrained model (singleline/pretrained/)")
     p.add_argument('--child', choices=MODES, help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -159,6 +180,7 @@ def main():
     name = 'converge' if a.augmentation == 'more' else f'converge_{a.augmentation}'
     (RESULTS / f'{name}.json').write_text(json.dumps(report, indent=1))
     plot(res, RESULTS / f'{name}_curves.png')
+    if a.ship: ship(res, out, data)
     print('\n'.join(table(report)))
     print(f"wrote {RESULTS / f'{name}.json'} and {RESULTS / f'{name}_curves.png'}; runs in {out}")
 
