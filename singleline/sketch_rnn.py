@@ -4,7 +4,7 @@
 
 # %% ../nbs/60_sketch_rnn.ipynb #21307c63
 from __future__ import annotations
-import math
+import math, hashlib
 from dataclasses import dataclass
 from typing import Literal
 import numpy as np
@@ -18,7 +18,7 @@ from .core import *
 __all__ = ['HParams', 'fast_rnn_applies', 'Encoder', 'LayerNormLSTM', 'gmm_params', 'bivariate_normal_log_prob',
            'mixture_log_prob', 'point_losses', 'reconstruction_loss', 'kl_loss', 'kl_weight_at', 'learning_rate_at',
            'stroke5_dataset', 'DrawingModel', 'SketchRNN', 'sample_step', 'generate', 'slerp', 'encode_drawings',
-           'reconstruct', 'interpolate']
+           'reconstruct', 'interpolate', 'LatentEmbedder']
 
 # %% ../nbs/60_sketch_rnn.ipynb #fddeef3b
 @dataclass
@@ -461,3 +461,19 @@ def complete_drawings(self:SketchRNN, partial, n:int=8, temperature:float=0.4, s
         z = mu.cpu() + torch.exp(sigma_hat.cpu() / 2) * torch.randn(n, mu.shape[1], generator=torch.Generator().manual_seed(seed or 0))
     elif z is not None: z = torch.as_tensor(z).expand(n, -1)
     return DrawingModel.complete_drawings(self, partial, n, temperature, scale, seed, z)
+
+# %% ../nbs/60_sketch_rnn.ipynb #975b7fa9
+class LatentEmbedder:
+    "A trained conditional SketchRNN as a drawing embedder: mu of q(z | S), unit length; drawings longer than N_max are cut to it."
+    def __init__(self, model:SketchRNN, scale:float, batch_size:int=256):
+        if not model.hp.conditional: raise SinglelineError("an unconditional model has no latent space to embed drawings with")
+        self.model, self.scale, self.batch_size = model.eval(), float(scale), batch_size
+        w = torch.cat([p.detach().float().flatten()[:4096].cpu() for p in model.parameters()])
+        self.model_id = f"sketchrnn-z:{model.hp.z_size}:{hashlib.sha256(w.numpy().tobytes()).hexdigest()[:16]}"
+    def encode_drawings(self, drawings) -> torch.Tensor:
+        "Drawings → unit vectors `(B, N_z)` (float32, on the CPU)."
+        N = self.model.hp.max_seq_len
+        ds = [np.asarray(d)[:N] for d in drawings]
+        mu = torch.cat([encode_drawings(self.model, ds[i:i + self.batch_size], self.scale)[0].float().cpu()
+                        for i in range(0, len(ds), self.batch_size)])                     # (B, N_z)
+        return F.normalize(mu, dim=-1)
