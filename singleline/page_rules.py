@@ -141,14 +141,20 @@ def thumbnail(path, size:int=96) -> np.ndarray:
         return a
     return np.asarray(im)
 
-def cluster_galleries(emb:PageEmbeddings, rules:PageRules, per_cluster:int=12, size:int=96, cols:int=6, seed:int=0) -> list:
-    "One contact sheet per class of `rules`: up to `per_cluster` of its pages, picked at random."
+def cluster_galleries(emb:PageEmbeddings, rules:PageRules, per_cluster:int=12, size:int=96, cols:int=6, seed:int=0,
+                      order:str='random',     # 'random': a sample of each class; 'nearest': the pages nearest its centroid first (cluster rules)
+                     ) -> list:
+    "One contact sheet per class of `rules`: up to `per_cluster` of its pages."
+    if order not in ('random', 'nearest'): raise SinglelineError(f"order must be 'random' or 'nearest', got {order!r}")
     rng = np.random.default_rng(seed)
     a = rules.assign(emb)
+    nearest = order == 'nearest' and rules.centroids is not None
+    if nearest: d = ((rules._vectors(emb) - rules.centroids[a]) ** 2).sum(1)         # (N,) squared distance to the own centroid
     out = []
     for c in range(len(rules.names)):
         idx = np.flatnonzero(a == c)
-        idx = np.sort(rng.choice(idx, min(per_cluster, len(idx)), replace=False)) if len(idx) else idx
+        if nearest: idx = idx[np.argsort(d[idx], kind='stable')][:per_cluster]
+        elif len(idx): idx = np.sort(rng.choice(idx, min(per_cluster, len(idx)), replace=False))
         out.append(tile_images([thumbnail(emb.files[i], size) for i in idx], ncols=cols))
     return out
 
@@ -164,8 +170,8 @@ def save_galleries(galleries:list, folder, names:list=None) -> list:
 # %% ../nbs/11_page_rules.ipynb #06583956
 class ClusterLabeller:
     "Include/exclude decisions per cluster, saved to a rules JSON on every change; `widget()` is its ipywidgets browser."
-    def __init__(self, emb:PageEmbeddings, rules:PageRules, path=None, per_cluster:int=12, size:int=96):
-        self.emb, self.rules, self.path, self.per_cluster, self.size = emb, rules, path, per_cluster, size
+    def __init__(self, emb:PageEmbeddings, rules:PageRules, path=None, per_cluster:int=12, size:int=96, order:str='random'):
+        self.emb, self.rules, self.path, self.per_cluster, self.size, self.order = emb, rules, path, per_cluster, size, order
         self.assigned = rules.assign(emb)
         self.toggles, self.texts = [], []
     def sizes(self) -> np.ndarray: return np.bincount(self.assigned, minlength=len(self.rules.names))
@@ -192,7 +198,7 @@ class ClusterLabeller:
         "The cluster browser: one row per cluster with its gallery, name and include/exclude toggle."
         import ipywidgets as W
         rows, self.toggles, self.texts = [], [], []
-        for c, g in enumerate(cluster_galleries(self.emb, self.rules, self.per_cluster, self.size)):
+        for c, g in enumerate(cluster_galleries(self.emb, self.rules, self.per_cluster, self.size, order=self.order)):
             buf = io.BytesIO(); Image.fromarray(g).save(buf, 'PNG')
             tog = W.ToggleButton(value=bool(self.rules.include[c]), layout=W.Layout(width='110px'))
             txt = W.Text(value=str(self.rules.names[c]), layout=W.Layout(width='160px'))
