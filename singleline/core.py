@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #454d91f3
 from __future__ import annotations
-import os, sys, tempfile, contextlib, math
+import os, sys, tempfile, contextlib, math, pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'START_TOKEN', 'CANVAS', 'SinglelineError', 'bad_input', 'BatchReport', 'atomic_write',
-           'atomic_path', 'progress', 'quiet', 'config_from_dict', 'add_config_options', 'config_from_options',
+__all__ = ['NUMPY_PICKLE_GLOBALS', 'IMAGE_SUFFIXES', 'START_TOKEN', 'CANVAS', 'SinglelineError', 'bad_input', 'BatchReport',
+           'atomic_write', 'atomic_path', 'progress', 'quiet', 'config_from_dict', 'Refused', 'NumbersUnpickler',
+           'plain_arrays', 'file_errors', 'read_checkpoint', 'add_config_options', 'config_from_options',
            'command_parser', 'list_images', 'deltas_to_points', 'points_to_deltas', 'points_to_strokes',
            'strokes_to_points', 'deltas_to_strokes', 'strokes_to_deltas', 'to_stroke5', 'from_stroke5', 'UnionFind',
            'BBox', 'bbox', 'scale_matrix', 'rotation_matrix', 'shear_matrix', 'translation_matrix', 'flip_matrix',
@@ -107,6 +108,134 @@ def config_from_dict(cls,                   # a dataclass of settings
     bad = sorted(set(d) - names)
     if bad: raise SinglelineError(f"unknown {what}(s): {', '.join(bad)} (known: {', '.join(sorted(names))})")
     return cls(**d)
+
+# %% ../nbs/00_core.ipynb #5485ad97
+class Refused(pickle.UnpicklingError):
+    "Something a file holds that is never read from a pickle, named as a noun phrase (e.g. 'a pickled posix.system')."
+
+class _DtypeSpec:
+    "A pickled `numpy.dtype(...)` call, kept as a checked numpy dtype: numbers (or `object`, for arrays of arrays), one byte order, no fields."
+    def __init__(self, spec, align=False, copy=False):
+        if not isinstance(spec, str) or len(spec) > 8: raise Refused(f"a dtype spelled {spec!r:.40}")
+        try: self.dtype = np.dtype(spec)
+        except Exception: raise Refused(f"a dtype spelled {spec!r}") from None
+        if self.dtype.kind not in 'biufO' or self.dtype.fields is not None or self.dtype.subdtype is not None:
+            raise Refused(f"an array of {self.dtype}")
+    def __setstate__(self, state):
+        "numpy's dtype state `(version, byte order, subarray, names, fields, ...)`: only the byte order may be set."
+        if not (isinstance(state, tuple) and len(state) >= 5 and state[2:5] == (None, None, None) and state[1] in ('<', '>', '|', '=')):
+            raise Refused("a structured or malformed dtype")
+        if state[1] in '<>': self.dtype = self.dtype.newbyteorder(state[1])
+
+class _NumericArray(np.ndarray):
+    "An ndarray rebuilt from a pickle only after its state is checked: numbers from raw bytes, or an object array of such arrays."
+    def __new__(cls, *args, **kwargs): raise Refused("an array built by another route than numpy's own")
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) == 5: state = state[1:]            # (version, shape, dtype, fortran, data)
+        if not (isinstance(state, tuple) and len(state) == 4): raise Refused("a malformed array")
+        shape, dt, fortran, data = state
+        if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)): raise Refused(f"an array of shape {shape!r:.60}")
+        dt = getattr(dt, 'dtype', None) if isinstance(dt, _DtypeSpec) else None
+        if dt is None: raise Refused("an array without a numpy dtype")
+        count = math.prod(shape)
+        if dt.kind == 'O':
+            if not (isinstance(data, list) and len(data) == count): raise Refused("an object array of the wrong length")
+            for x in data:
+                if not (isinstance(x, _NumericArray) and x.dtype.kind in 'biuf'):
+                    raise Refused(f"an object array holding a {type(x).__name__ if not isinstance(x, np.ndarray) else f'{x.dtype} array'}")
+        else:
+            if isinstance(data, str): data = data.encode('latin1')                  # Python 2 pickles hold bytes as str
+            if not (isinstance(data, (bytes, bytearray)) and len(data) == count * dt.itemsize):
+                raise Refused(f"an array whose data does not fit its shape {shape}")
+        super().__setstate__((1, shape, dt, bool(fortran), data))
+
+class _NdarrayName:
+    "What the name `numpy.ndarray` means inside a pickle: the first argument of `_reconstruct`, nothing that can be built."
+    def __new__(cls, *args, **kwargs): raise Refused("a bare numpy.ndarray call")
+
+def _reconstruct(subtype, shape, typecode):
+    "numpy's `_reconstruct` for plain ndarrays only: an empty array whose `__setstate__` checks what it is given."
+    if subtype is not _NdarrayName: raise Refused(f"an array of type {subtype!r:.60}")
+    return np.ndarray.__new__(_NumericArray, (0,), np.int8)
+
+NUMPY_PICKLE_GLOBALS = {'numpy.core.multiarray._reconstruct': _reconstruct, 'numpy._core.multiarray._reconstruct': _reconstruct,
+                        'numpy.ndarray': _NdarrayName, 'numpy.dtype': _DtypeSpec}
+
+class NumbersUnpickler(pickle.Unpickler):
+    "Unpickles plain Python values and numpy arrays of numbers (and object arrays of them); every other global is refused."
+    def find_class(self, module, name):
+        try: return NUMPY_PICKLE_GLOBALS[f"{module}.{name}"]
+        except KeyError: raise Refused(f"a pickled {module}.{name}") from None
+
+def plain_arrays(x):
+    "`x` with every array `NumbersUnpickler` rebuilt turned into a plain `np.ndarray` (dicts and lists are changed in place)."
+    if isinstance(x, np.ndarray):
+        if x.dtype != object: return x.view(np.ndarray)
+        out = np.empty(x.size, dtype=object)
+        for i, v in enumerate(x.reshape(-1)): out[i] = plain_arrays(v)
+        return out.reshape(x.shape)
+    if isinstance(x, dict):
+        for k, v in x.items(): x[k] = plain_arrays(v)
+    elif isinstance(x, list): x[:] = [plain_arrays(v) for v in x]
+    elif type(x) is tuple: return tuple(plain_arrays(v) for v in x)
+    return x
+
+# %% ../nbs/00_core.ipynb #a522e7b2
+def _first_line(e:BaseException, limit:int=200) -> str:
+    lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+    return f"{type(e).__name__}: {lines[0][:limit]}" if lines else type(e).__name__
+
+@contextlib.contextmanager
+def file_errors(path,      # the file whose contents the block turns into objects
+                what:str,  # what the block reads, named in the message (e.g. 'the model weights')
+               ):
+    "Turn any error raised while building objects from a file's contents into one `SinglelineError` line naming the file and the part."
+    try: yield
+    except SinglelineError as e: raise bad_input(path, f"{what}: {e}") from None
+    except Exception as e: raise bad_input(path, f"damaged {what} ({_first_line(e)})") from None
+
+def _torch_safe_globals() -> list:
+    from torch.torch_version import TorchVersion                       # the torch version string older checkpoints stored
+    return [(f, name) for name, f in NUMPY_PICKLE_GLOBALS.items()] + [_NumericArray, _DtypeSpec, TorchVersion]
+
+def _torch_refusal(e:Exception) -> str:
+    "What a `weights_only` load refused, as a noun phrase."
+    import re
+    if isinstance(e, Refused): return str(e)
+    m = re.search(r'GLOBAL ([\w.]+)', str(e)) or re.search(r'unrecognized function (\S+)', str(e))
+    if m: return f"a pickled {m.group(1)}"
+    m = re.search(r'WeightsUnpickler error: (.*)', str(e))
+    return m.group(1).strip()[:200] if m else _first_line(e)
+
+def read_checkpoint(path,                 # a `.pt` file written by `torch.save`
+                    fmt:str,              # the value its 'format' key must hold, e.g. 'singleline-checkpoint'
+                    versions=(1,),        # the format versions this code reads
+                    required=(),          # keys it must hold
+                    hint:str='',          # how to make one, added to "no such checkpoint"
+                   ) -> dict:
+    "Load a checkpoint with `torch.load(weights_only=True)` and check its format, version and keys; any failure is one line naming the file."
+    import torch
+    path = Path(path)
+    if path.is_dir(): raise bad_input(path, "is a folder, expected a checkpoint file")
+    if not path.is_file(): raise bad_input(path, "no such checkpoint" + (f" ({hint})" if hint else ''))
+    if path.stat().st_size == 0: raise bad_input(path, "empty file (0 bytes), expected a checkpoint")
+    try:
+        with torch.serialization.safe_globals(_torch_safe_globals()): ck = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise bad_input(path, f"holds {_torch_refusal(e)}, which a checkpoint never needs: refused, nothing in the file was run") from None
+    except Exception as e: raise bad_input(path, f"not a readable PyTorch checkpoint ({_first_line(e)})") from None
+    ck = plain_arrays(ck)
+    if not isinstance(ck, dict) or not isinstance(ck.get('format'), str):
+        keys = ', '.join(repr(k) for k in list(ck)[:4]) + (', ...' if len(ck) > 4 else '') if isinstance(ck, dict) else ''
+        held = f"a dict of {keys}" if isinstance(ck, dict) else f"a {type(ck).__name__}"
+        raise bad_input(path, f"not a {fmt} file (it holds {held}: made by another program?)")
+    if ck['format'] != fmt: raise bad_input(path, f"a '{ck['format'][:60]}' file, not a {fmt} file")
+    v = ck.get('version')
+    if type(v) is not int or v not in versions:
+        raise bad_input(path, f"{fmt} version {v!r:.20}, and this singleline reads version {' or '.join(map(str, versions))} (a newer singleline may read it)")
+    missing = [k for k in required if k not in ck]
+    if missing: raise bad_input(path, f"damaged {fmt} file: no {', '.join(map(repr, missing))}")
+    return ck
 
 # %% ../nbs/00_core.ipynb #a55b1f99
 def _option_type(anno, default):
