@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #a6721936
 from __future__ import annotations
-import os, math, warnings
+import os, math, warnings, zipfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -12,8 +12,8 @@ import numpy as np
 from .core import *
 
 # %% auto #0
-__all__ = ['SPLITS', 'find_shared_data', 'validate_drawing', 'load_npz', 'save_npz', 'split_drawings', 'scale_factor',
-           'collate_stroke5', 'DrawingDataset', 'dataset_info', 'InfoConfig', 'info_command']
+__all__ = ['SPLITS', 'find_shared_data', 'validate_drawing', 'NpzArrays', 'load_npz', 'save_npz', 'split_drawings',
+           'scale_factor', 'collate_stroke5', 'DrawingDataset', 'dataset_info', 'InfoConfig', 'info_command']
 
 # %% ../nbs/01_data.ipynb #9e5d7d72
 SPLITS = ('train', 'valid', 'test')
@@ -70,6 +70,38 @@ def _split_items(arr, source) -> list:
     if a.ndim == 1 and a.size == 0: return []
     raise bad_input(source, f"expected an array of drawings, got a {a.dtype} array of shape {a.shape}")
 
+class NpzArrays:
+    "The arrays of a `.npz` archive by name, read without letting the file run code: `.npy` members of numbers, object arrays through `NumbersUnpickler`."
+    def __init__(self, path): # a `.npz` file (a zip of `.npy` members)
+        self.path = Path(path)
+        try: self.zip = zipfile.ZipFile(self.path)
+        except Exception as e: raise bad_input(self.path, f"not a readable .npz archive ({_one_line(e)})") from None
+        self.members = {(n[:-4] if n.endswith('.npy') else n): n for n in self.zip.namelist()}
+        self.files = list(self.members)                                  # the array names, as `np.load(...).files` lists them
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.zip.close()
+    def __getitem__(self, key:str) -> np.ndarray:
+        "The array `key`; a member that is not an array of numbers (or of arrays of numbers) is one line naming the file, the key and what it held."
+        try: return self._read(self.zip.getinfo(self.members[key]))
+        except Refused as e: raise bad_input(f"{self.path} {key}", f"holds {e}, not numbers: refused, nothing in the file was run") from None
+        except Exception as e: raise bad_input(f"{self.path} {key}", f"cannot read the array ({_one_line(e)})") from None
+    def _read(self, info) -> np.ndarray:
+        fmt = np.lib.format
+        with self.zip.open(info) as f:
+            version = fmt.read_magic(f)
+            if version not in ((1, 0), (2, 0)): raise ValueError(f".npy format version {version[0]}.{version[1]}, expected 1.0 or 2.0")
+            shape, fortran, dtype = (fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0)(f)
+            if dtype.hasobject:                                          # a pickled object array: one array per drawing
+                if dtype != object: raise Refused(f"an array of {dtype}")
+                a = plain_arrays(NumbersUnpickler(f, encoding='latin1').load())
+                if not isinstance(a, np.ndarray) or a.shape != shape: raise Refused(f"a pickled {type(a).__name__} where its header promises an array of shape {shape}")
+                return a
+            if dtype.kind not in 'biuf': raise Refused(f"an array of {dtype}")
+            n = math.prod(shape) * dtype.itemsize
+            if info.file_size - f.tell() != n: raise ValueError(f"{info.file_size - f.tell()} bytes of data where its header promises {n}")
+            return np.frombuffer(bytearray(f.read(n)), dtype).reshape(shape, order='F' if fortran else 'C')
+
+# %% ../nbs/01_data.ipynb #11612957
 def load_npz(path,               # a `.npz` file with `train`, `valid` and/or `test` arrays of stroke-3 drawings
              splits=None,        # splits to read (a name or a list); None: every split present in the file
              skip_bad:bool=False,# leave out bad drawings (recorded in `report`) instead of raising
@@ -83,9 +115,7 @@ def load_npz(path,               # a `.npz` file with `train`, `valid` and/or `t
     with open(path, 'rb') as f: magic = f.read(6)
     if magic.startswith(b'\x93NUMPY'): raise bad_input(path, "is a single .npy array, expected a .npz archive with train/valid/test")
     if not magic.startswith(b'PK'): raise bad_input(path, "not a .npz archive (not a zip file)")
-    try: npz = np.load(path, allow_pickle=True, encoding='latin1')
-    except Exception as e: raise bad_input(path, f"not a readable .npz archive ({_one_line(e)})") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile): raise bad_input(path, "is a single .npy array, expected a .npz archive with train/valid/test")
+    npz = NpzArrays(path)
     own_report = report is None
     report = BatchReport() if own_report else report
     with npz:
@@ -101,10 +131,8 @@ def load_npz(path,               # a `.npz` file with `train`, `valid` and/or `t
             if s not in keys: raise bad_input(path, f"no split '{s}' (has: {', '.join(keys) or 'nothing'})")
         out = {}
         for s in splits:
-            try: arr = npz[s]
-            except Exception as e: raise bad_input(f"{path} {s}", f"cannot read the array ({_one_line(e)})") from None
             drawings = []
-            for i, d in enumerate(_split_items(arr, f"{path} {s}")):
+            for i, d in enumerate(_split_items(npz[s], f"{path} {s}")):
                 try: drawings.append(validate_drawing(d, f"{path} {s}[{i}]"))
                 except SinglelineError as e:
                     if not skip_bad: raise
