@@ -14,9 +14,10 @@ from fastcore.basics import patch
 from .core import *
 
 # %% auto #0
-__all__ = ['MODELS', 'CHECKPOINT', 'model_class', 'TrainConfig', 'load_config', 'keep_freed_memory', 'EpochBatchSampler',
-           'setup_distributed', 'Trainer', 'CSVLogger', 'TensorBoardLogger', 'grid_image', 'save_drawings',
-           'SampleGrid', 'BestCheckpoint', 'default_callbacks', 'load_run', 'make_trainer', 'train_command']
+__all__ = ['MODELS', 'CHECKPOINT', 'SAMPLE_KEYS', 'RESUME_KEYS', 'model_class', 'TrainConfig', 'load_config', 'keep_freed_memory',
+           'EpochBatchSampler', 'setup_distributed', 'Trainer', 'CSVLogger', 'TensorBoardLogger', 'grid_image',
+           'save_drawings', 'SampleGrid', 'BestCheckpoint', 'default_callbacks', 'load_run', 'make_trainer',
+           'train_command']
 
 # %% ../nbs/80_train.ipynb #3959a9db
 MODELS = {
@@ -128,13 +129,29 @@ CHECKPOINT = 'checkpoint.pt'
 def _unwrap(m): return m.module if hasattr(m, 'module') else m
 
 def _rng_state() -> dict:
-    s = dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state())
+    "The random states of Python, numpy and torch as tensors and plain values (a checkpoint holds nothing else)."
+    version, internal, gauss_next = random.getstate()                      # Mersenne Twister: 624 words and a position
+    _, key, pos, has_gauss, gauss = np.random.get_state()
+    s = dict(python=dict(version=version, state=torch.tensor(internal, dtype=torch.int64), gauss_next=gauss_next),
+             numpy=dict(key=torch.from_numpy(key.astype(np.int64)), pos=int(pos), has_gauss=int(has_gauss), gauss=float(gauss)),
+             torch=torch.get_rng_state())
     if torch.cuda.is_available(): s['cuda'] = torch.cuda.get_rng_state_all()
     return s
 
 def _set_rng_state(s:dict):
-    random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
+    "Restore what `_rng_state` returned."
+    p, n = s['python'], s['numpy']
+    random.setstate((p['version'], tuple(p['state'].tolist()), p['gauss_next']))
+    np.random.set_state(('MT19937', n['key'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['gauss']))
+    torch.set_rng_state(s['torch'])
     if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+
+def _rng_state_from_v1(s:dict) -> dict:
+    "A version-1 checkpoint's random states (Python's tuple, numpy's own tuple) in the form `_set_rng_state` reads."
+    version, internal, gauss_next = s['python']
+    _, key, pos, has_gauss, gauss = s['numpy']
+    return {**s, 'python': dict(version=version, state=torch.tensor(internal, dtype=torch.int64), gauss_next=gauss_next),
+            'numpy': dict(key=torch.from_numpy(np.asarray(key).astype(np.int64)), pos=int(pos), has_gauss=int(has_gauss), gauss=float(gauss))}
 
 class Trainer:
     "Trains any model that follows the contract above; see `run`."
@@ -185,18 +202,21 @@ def state_dict(self:Trainer) -> dict:
         d.all_gather_object(rngs, rng)
     else: rngs = [rng]
     m = self.raw_model
-    return dict(format='singleline-checkpoint', version=1, model_name=m.name, model_config=asdict(m.hp),
+    return dict(format='singleline-checkpoint', version=2, model_name=m.name, model_config=asdict(m.hp),
                 train_config=asdict(self.config), model=m.state_dict(), optimizer=self.optimizer.state_dict(),
                 scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict() if self.scaler else None,
                 step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch, bad_steps=self.bad_steps,
                 best_valid=self.best_valid, rng=rngs, world=self.world, scale=self.scale, meta=self.meta,
-                torch_version=torch.__version__)
+                torch_version=str(torch.__version__))
 
 @patch
 def load_state_dict(self:Trainer, ck:dict):
     "Continue from a checkpoint made by `state_dict`."
     self.raw_model.load_state_dict(ck['model'])
     self.optimizer.load_state_dict(ck['optimizer'])
+    for p, state in self.optimizer.state.items():                          # load_state_dict itself does not compare shapes
+        for k, v in state.items():
+            if isinstance(v, torch.Tensor) and v.dim() and v.shape != p.shape: raise ValueError(f"optimizer state '{k}' of shape {tuple(v.shape)} for a parameter of shape {tuple(p.shape)}")
     self.scheduler.load_state_dict(ck['scheduler'])
     if self.scaler and ck.get('scaler'): self.scaler.load_state_dict(ck['scaler'])
     self.step, self.epoch, self.batch_in_epoch = ck['step'], ck['epoch'], ck['batch_in_epoch']
@@ -447,24 +467,37 @@ def default_callbacks(t:Trainer, resume_step:int=None) -> Trainer:
     return t
 
 # %% ../nbs/80_train.ipynb #52ddd12c
-def _load_checkpoint(path) -> dict:
+SAMPLE_KEYS = ('model_name', 'model_config', 'model', 'scale')               # what sampling needs
+RESUME_KEYS = SAMPLE_KEYS + ('train_config', 'optimizer', 'scheduler', 'step', 'epoch', 'batch_in_epoch', 'bad_steps', 'best_valid', 'rng', 'world')
+_PLAIN_TYPES = dict(model_name=str, model_config=dict, train_config=dict, model=dict, optimizer=dict, scheduler=dict, scale=(int, float),
+                    step=int, epoch=int, batch_in_epoch=int, bad_steps=int, best_valid=(int, float), rng=list, world=int)
+
+def _load_checkpoint(path, required=SAMPLE_KEYS) -> dict:
+    "The checkpoint dict of a run folder or a checkpoint file (version 1 brought up to version 2)."
     path = Path(path)
     if path.is_dir(): path = path / CHECKPOINT
-    if not path.is_file(): raise bad_input(path, "no checkpoint here (train a run first: singleline train DATA.npz --out RUN)")
-    try: ck = torch.load(path, map_location='cpu', weights_only=False)
-    except Exception as e: raise bad_input(path, f"not a readable checkpoint ({type(e).__name__}: {e})".replace('\n', ' ')) from None
-    if not isinstance(ck, dict) or ck.get('format') != 'singleline-checkpoint': raise bad_input(path, "not a singleline checkpoint")
+    ck = read_checkpoint(path, 'singleline-checkpoint', (1, 2), required, hint="train a run first: singleline train DATA.npz --out RUN")
+    for k, kind in _PLAIN_TYPES.items():
+        if k in ck and (not isinstance(ck[k], kind) or isinstance(ck[k], bool)): raise bad_input(path, f"damaged checkpoint: '{k}' is a {type(ck[k]).__name__}")
+    if ck['version'] == 1 and 'rng' in ck:
+        with file_errors(path, 'random states'): ck['rng'] = [_rng_state_from_v1(s) for s in ck['rng']]
+    ck['path'] = str(path)
     return ck
+
+def _build_model(ck:dict, device='cpu') -> 'DrawingModel':
+    "The model a checkpoint describes, with its weights (any mismatch is one line naming the checkpoint)."
+    with file_errors(ck['path'], 'model'):
+        cls = model_class(ck['model_name'])
+        model = cls(cls.Config.from_dict(ck['model_config']))
+        model.load_state_dict(ck['model'])
+    return model.to(device)
 
 def load_run(run, best:bool=False, device='cpu') -> tuple:
     "Model (eval mode) and checkpoint dict of a run folder (its checkpoint.pt, or best.pt) or of a checkpoint file."
     run = Path(run)
     path = run / ('best.pt' if best else CHECKPOINT) if run.is_dir() else run
     ck = _load_checkpoint(path)
-    cls = model_class(ck['model_name'])
-    model = cls(cls.Config.from_dict(ck['model_config']))
-    model.load_state_dict(ck['model'])
-    return model.to(device).eval(), ck
+    return _build_model(ck, device).eval(), ck
 
 def _split_valid(train, valid, fraction:float, seed:int):
     from singleline.data import split_drawings
@@ -479,27 +512,30 @@ def make_trainer(data, out, model_name:str='sketchrnn', model_config:dict=None, 
     out = Path(out)
     ck = None
     if resume:
-        ck = _load_checkpoint(out)
+        ck = _load_checkpoint(out, RESUME_KEYS)
         if model_name and model_name != ck['model_name']: raise bad_input(out, f"holds a '{ck['model_name']}' run, not '{model_name}'")
         model_name, model_config, train_config = ck['model_name'], ck['model_config'], ck['train_config']
     elif (out / CHECKPOINT).exists():
         raise bad_input(out, "already holds a run (checkpoint.pt): pass --resume to continue it, or choose another --out")
-    cls = model_class(model_name)
-    hp = cls.Config.from_dict(dict(model_config or {}))
-    tc = TrainConfig.from_dict(dict(train_config or {}))
+    with file_errors(ck['path'], 'settings') if ck else contextlib.nullcontext():
+        cls = model_class(model_name)
+        hp = cls.Config.from_dict(dict(model_config or {}))
+        tc = TrainConfig.from_dict(dict(train_config or {}))
     if steps is not None: tc.steps = int(steps)
     splits = load_npz(data)
     if not splits.get('train'): raise bad_input(data, "no 'train' drawings")
     train, valid = _split_valid(splits['train'], splits.get('valid'), valid_fraction, tc.seed)
     torch.manual_seed(tc.seed)                                              # the same initial weights on every process
-    model = cls(hp)
-    train_set = model.make_dataset(train, ck['scale'] if ck else None, True, tc.seed)
-    try: valid_set = model.make_dataset(valid, train_set.scale, False, tc.seed) if valid else None
-    except SinglelineError: valid_set = None                                # no validation drawing fits max_seq_len
-    meta = dict(data=str(data), n_train=len(train_set), n_valid=len(valid_set) if valid_set else 0,
-                dropped_train=getattr(train_set, 'dropped', 0))
-    t = Trainer(model, train_set, valid_set, tc, out, train_set.scale, meta)
-    if ck: t.load_state_dict(ck)
+    with file_errors(ck['path'], 'settings') if ck else contextlib.nullcontext():     # a resumed run's settings come from its checkpoint
+        model = cls(hp)
+        train_set = model.make_dataset(train, ck['scale'] if ck else None, True, tc.seed)
+        try: valid_set = model.make_dataset(valid, train_set.scale, False, tc.seed) if valid else None
+        except SinglelineError: valid_set = None                            # no validation drawing fits max_seq_len
+        meta = dict(data=str(data), n_train=len(train_set), n_valid=len(valid_set) if valid_set else 0,
+                    dropped_train=getattr(train_set, 'dropped', 0))
+        t = Trainer(model, train_set, valid_set, tc, out, train_set.scale, meta)
+    if ck:
+        with file_errors(ck['path'], 'training state'): t.load_state_dict(ck)
     if callbacks: default_callbacks(t, ck['step'] if ck else None)
     return t
 
