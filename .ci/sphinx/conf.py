@@ -36,3 +36,5 @@ html_js_files = ['site.js']
 html_copy_source = False           # no copies of the notebooks beside the pages
 html_show_sourcelink = False
 html_theme_options = {'navigation_with_keys': True}
+
+# Formulas: MathJax from its CDN (Sphinx's default, as Quarto's): offline, they show as TeX source.
