@@ -24,6 +24,7 @@ lic_name, lic_classifier = lic
 setuptools.setup(
     name=cfg['lib_name'],
     license=lic_name,
+    license_files=['LICENSE'],
     classifiers=['Development Status :: ' + statuses[int(cfg['status'])],
                  'Intended Audience :: ' + cfg['audience'].title(),
                  'License :: ' + lic_classifier,
