@@ -109,15 +109,12 @@ class DrawingCnn:
         return Path(path)
 
 def load_drawing_cnn(path, device:str=None) -> DrawingCnn:
-    "Load a checkpoint written by `DrawingCnn.save`."
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except FileNotFoundError: raise bad_input(path, "no such checkpoint") from None
-    except Exception as e: raise bad_input(path, f"cannot read checkpoint ({str(e).splitlines()[0][:200]})") from None
-    if not isinstance(ck, dict) or ck.get('format') != 'singleline-drawing-cnn':
-        raise bad_input(path, "not a singleline drawing-CNN checkpoint (singleline cluster-drawings trains one)")
-    cfg = DrawingCnnConfig(**ck['config'])
-    model = PageCNN(cfg.proj_dim, 'small', cfg.embed_dim)
-    model.load_state_dict(ck['state_dict'])
+    "Load a checkpoint written by `DrawingCnn.save` (with `core.read_checkpoint`: tensors and plain values only, so it runs no code)."
+    ck = read_checkpoint(path, 'singleline-drawing-cnn', (1,), ('config', 'state_dict'), hint="singleline cluster-drawings trains one")
+    with file_errors(path, 'drawing CNN'):
+        cfg = config_from_dict(DrawingCnnConfig, ck['config'], 'drawing-CNN setting')
+        model = PageCNN(cfg.proj_dim, 'small', cfg.embed_dim)
+        model.load_state_dict(ck['state_dict'])
     return DrawingCnn(model, cfg, device, ck.get('history'))
 
 # %% ../nbs/40_clustering.ipynb #8d3062e4

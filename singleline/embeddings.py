@@ -187,7 +187,7 @@ class PageEmbeddings:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return cls([str(s) for s in z['files']], [str(s) for s in z['hashes']], z['vectors'].astype(np.float32), str(z['model_id']))
-        except (OSError, KeyError, ValueError) as e: raise bad_input(path, f"not a page-embeddings file ({e})") from None
+        except Exception as e: raise bad_input(path, f"not a page-embeddings file ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})") from None
 
 # %% ../nbs/10_embeddings.ipynb #00c2df82
 def file_hash(data) -> str:
@@ -209,7 +209,7 @@ class EmbeddingCache:
             try:
                 with np.load(self.path, allow_pickle=False) as z:
                     if str(z['model_id']) == model_id: self.vectors = dict(zip((str(h) for h in z['hashes']), z['vectors']))
-            except (OSError, KeyError, ValueError): self.vectors = {}    # a damaged cache is rebuilt
+            except Exception: self.vectors = {}    # a damaged cache is rebuilt
     def __contains__(self, h): return h in self.vectors
     def __len__(self): return len(self.vectors)
     def save(self):
@@ -406,15 +406,13 @@ class CnnBackend:
         return Path(path)
 
 def load_cnn(path, device:str=None) -> CnnBackend:
-    "Load a checkpoint written by `CnnBackend.save`."
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except FileNotFoundError: raise bad_input(path, "no such checkpoint") from None
-    except Exception as e: raise bad_input(path, f"cannot read checkpoint ({str(e).splitlines()[0][:200]})") from None
-    if not isinstance(ck, dict) or ck.get('format') != 'singleline-page-cnn':
-        raise bad_input(path, "not a singleline page-CNN checkpoint (train one with: singleline embed-train FOLDER --out model.pt)")
-    cfg = CnnConfig(**ck['config'])
-    model = PageCNN(len(ck['classes']), cfg.arch, cfg.embed_dim)
-    model.load_state_dict(ck['state_dict'])
+    "Load a checkpoint written by `CnnBackend.save` (with `core.read_checkpoint`: tensors and plain values only, so it runs no code)."
+    ck = read_checkpoint(path, 'singleline-page-cnn', (1,), ('config', 'classes', 'state_dict'), hint="train one with: singleline embed-train FOLDER --out model.pt")
+    with file_errors(path, 'page CNN'):
+        if not (isinstance(ck['classes'], list) and all(isinstance(c, str) for c in ck['classes'])): raise TypeError("'classes' is not a list of names")
+        cfg = config_from_dict(CnnConfig, ck['config'], 'page-CNN setting')
+        model = PageCNN(len(ck['classes']), cfg.arch, cfg.embed_dim)
+        model.load_state_dict(ck['state_dict'])
     return CnnBackend(model, ck['classes'], cfg, device, ck.get('history'))
 
 # %% ../nbs/10_embeddings.ipynb #c6b11b35

@@ -70,7 +70,7 @@ def load_config(path) -> tuple:
             d = tomllib.loads(path.read_text())
         else: d = json.loads(path.read_text())
     except Exception as e: raise bad_input(path, f"cannot parse the config ({type(e).__name__}: {e})".replace('\n', ' ')) from None
-    if not isinstance(d, dict) or set(d) - {'model', 'train'}:
+    if not isinstance(d, dict) or set(d) - {'model', 'train'} or not all(isinstance(t, dict) for t in d.values()):
         raise bad_input(path, "a config holds a 'model' table and/or a 'train' table, nothing else")
     return dict(d.get('model', {})), dict(d.get('train', {}))
 
