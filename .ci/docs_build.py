@@ -294,9 +294,11 @@ def main():
                  "with other code is executed by show_doc's processor: put the imports in a cell of their own. "
                  "(--keep-going builds the site anyway.)")
     pages = convert(procd)
-    out = Path(args.out)
-    if out.exists(): shutil.rmtree(out)
-    warnings = build(out)
+    out, html = Path(args.out), PROC/'_build'/'html'   # myst-nb writes jupyter_execute/ beside Sphinx's output folder
+    for d in (out, html):
+        if d.exists(): shutil.rmtree(d)
+    warnings = build(html)
+    shutil.move(html, out)
     for w in warnings: print(f"docs: sphinx: {w}", file=sys.stderr)
     print(f"docs: {len(pages)} pages in {out} (nbdev processing {t1 - t0:.0f} s, site {time.time() - t1:.0f} s); "
           f"open {out/'index.html'}", flush=True)

@@ -21,7 +21,6 @@ exclude_patterns = ['_doctrees', '**.ipynb_checkpoints']
 
 # myst-nb: show the notebooks' stored outputs; show_doc's markdown is MyST like the prose
 nb_execution_mode = 'off'
-nb_output_folder = str(Path(__file__).resolve().parents[2]/'_proc'/'jupyter_execute')   # not beside the repo
 nb_render_markdown_format = 'myst'
 nb_merge_streams = True
 nb_output_stderr = 'remove'        # progress bars and warnings on stderr: Quarto's nbdev hides them too
