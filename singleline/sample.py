@@ -156,15 +156,12 @@ def load_pretrained(name='look',          # a key of `PRETRAINED`, or a file wri
                     device:str='cpu',     # where the model runs
                    ) -> tuple:
     "`(model in eval mode, info)` of a pretrained model; `info` holds 'scale', 'step' and 'about' like a run's checkpoint."
-    import torch
     from singleline.train import model_class
     path = pretrained_path(name) if str(name) in PRETRAINED else Path(name)
     if not path.is_file(): raise bad_input(path, "no such pretrained model file" + (" (the package was installed without it)" if str(name) in PRETRAINED else ''))
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise bad_input(path, f"not a readable model file ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
-    if not isinstance(ck, dict) or ck.get('format') != 'singleline-pretrained': raise bad_input(path, "not a singleline pretrained model")
-    if ck.get('version') != 1: raise bad_input(path, f"pretrained model format version {ck.get('version')}: this singleline reads version 1")
-    cls = model_class(ck['model_name'])
-    model = cls(cls.Config.from_dict(ck['model_config']))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck['state_dict'].items()})
+    ck = read_checkpoint(path, 'singleline-pretrained', (1,), ('model_name', 'model_config', 'scale', 'state_dict'))
+    with file_errors(path, 'model'):
+        cls = model_class(ck['model_name'])
+        model = cls(cls.Config.from_dict(ck['model_config']))
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck['state_dict'].items()})
     return model.to(device).eval(), {k: v for k, v in ck.items() if k != 'state_dict'}
