@@ -1,6 +1,6 @@
 """Training to convergence: paper-size SketchRNN on the shared drawings, early-stopped on validation L_R, then evaluated.
 
-    python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation more] [--threads 1] [--out DIR] [--resume] [--ship]
+    python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation paper] [--threads 1] [--out DIR] [--resume] [--ship]
 
 Data, as `singleline prepare` makes it: the shared pages (../shared/data/look_train.npz) joined (`joining.join_drawings`,
 RDP tolerance 2 on the 200 canvas) and split into drawings (`joining.split_pages`, groups of at least 150 units of area,
@@ -15,8 +15,9 @@ L_R has not improved for `--patience` validations, or after `--minutes`. The che
 is kept as OUT/<mode>/best_L_R.pt and evaluated by `singleline.evaluate.evaluate_run` on the test split, with one
 drawing CNN (trained once on the train split, OUT/drawing_cnn.pt) for every mode so that their figures compare.
 
-Writes benchmarks/results/converge.json (settings, curves against steps and minutes, evaluation of each mode) and
-benchmarks/results/converge_curves.png, and prints a table.
+Writes benchmarks/results/converge[_<mode>][_<augmentation>].json (settings, curves against steps and minutes, evaluation
+of each mode) and the same name with _curves.png, and prints a table; with --ship, each mode's best checkpoint becomes
+the package's pretrained model (`singleline.sample.PRETRAINED`).
 """
 import argparse, json, os, sys, time, csv, shutil, subprocess, tempfile
 from pathlib import Path
@@ -150,7 +151,7 @@ def main():
     p.add_argument('--mode', choices=('both',) + MODES, default='both', help='which models to train (default both, at once)')
     p.add_argument('--minutes', type=float, default=120, help='time limit of each training (default 120)')
     p.add_argument('--patience', type=int, default=6, help='stop after this many validations (every 100 steps) without a lower L_R (default 6)')
-    p.add_argument('--augmentation', choices=('paper', 'more'), default='more', help="HParams.augmentation (default 'more')")
+    p.add_argument('--augmentation', choices=('paper', 'more'), default='paper', help="HParams.augmentation (default 'paper')")
     p.add_argument('--threads', type=int, default=1, help='torch threads per training (default 1)')
     p.add_argument('--out', default=None, help='folder for the data, the runs and the drawing CNN (default: a new temporary folder)')
     p.add_argument('--resume', action='store_true', help='continue the runs in OUT/<mode> where their checkpoints stopped (time and best so far from their logs)')
@@ -177,7 +178,7 @@ def main():
     res = run_sides(cmds, env, sequential=False)
     report = dict(args={k: v for k, v in vars(a).items() if k not in ('child', 'data')}, machine=machine(), data=str(data), results=res)
     RESULTS.mkdir(exist_ok=True)
-    name = 'converge' if a.augmentation == 'more' else f'converge_{a.augmentation}'
+    name = 'converge' + ('' if a.mode == 'both' else f'_{a.mode}') + ('' if a.augmentation == 'paper' else f'_{a.augmentation}')
     (RESULTS / f'{name}.json').write_text(json.dumps(report, indent=1))
     plot(res, RESULTS / f'{name}_curves.png')
     if a.ship: ship(res, out, data)
