@@ -98,16 +98,93 @@ def quiet(on:bool=True):
         else: os.environ['SINGLELINE_QUIET'] = old
 
 # %% ../nbs/00_core.ipynb #12c2f78c
+class _Expected(ValueError):
+    "What a setting should have been (for `config_from_dict`'s message)."
+
+def _setting_value(v,            # the value given
+                   anno,         # the field's type (resolved), or None when unknown
+                   default,      # the field's default (`dataclasses.MISSING` when it has none)
+                  ):
+    "`v` as a field of type `anno` takes it (whole floats become int, lists tuples), else raise `_Expected`."
+    import typing, types, numbers, dataclasses
+    origin, args = typing.get_origin(anno), typing.get_args(anno)
+    optional = origin in (typing.Union, types.UnionType) and type(None) in args
+    if v is None and (default is None or optional or anno is typing.Any): return v
+    if origin in (typing.Union, types.UnionType):
+        wants = []
+        for a in args:
+            try: return _setting_value(v, a, dataclasses.MISSING)
+            except _Expected as e: wants.append(str(e))
+        raise _Expected(' or '.join(wants))
+    if origin is typing.Literal:
+        if any(v == c and type(v) is type(c) for c in args): return v
+        raise _Expected('one of ' + ', '.join(map(repr, args)))
+    if anno is type(None): raise _Expected('nothing (None)')
+    if anno is None and default is not None and default is not dataclasses.MISSING:   # no type known: the default's
+        anno = type(default) if type(default) in (bool, int, float, str, tuple, list, dict) else None
+    if anno is bool:
+        if isinstance(v, bool): return v
+        raise _Expected('true or false')
+    if anno in (int, float):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real): raise _Expected('a whole number' if anno is int else 'a number')
+        if anno is float: return v
+        if isinstance(v, numbers.Integral) or float(v).is_integer(): return int(v)
+        raise _Expected('a whole number')
+    if anno is str:
+        if isinstance(v, (bool, numbers.Number, list, tuple, dict, set)): raise _Expected('a string')
+        return v                                  # a str, or a path
+    if tuple in (anno, origin) or list in (anno, origin):
+        if not isinstance(v, (list, tuple)): raise _Expected('a list')
+        item = args[0] if args and (list in (anno, origin) or args[-1] is Ellipsis) else None
+        try: v = [_setting_value(x, item, dataclasses.MISSING) for x in v] if item is not None else v
+        except _Expected as e: raise _Expected(f'a list, each item {e}') from None
+        return list(v) if list in (anno, origin) else tuple(v)
+    if dict in (anno, origin):
+        if isinstance(v, dict): return v
+        raise _Expected('a table (dict)')
+    if isinstance(default, tuple) and isinstance(v, list): return tuple(v)
+    return v                                      # a type this check does not know: as given
+
+def _setting_types(cls) -> dict:
+    "The field types of the dataclass `cls`, resolved where its module writes them as strings (`from __future__ import annotations`)."
+    import typing, dataclasses, sys
+    try: return typing.get_type_hints(cls)
+    except Exception: pass
+    ns, out = {**vars(typing), **getattr(sys.modules.get(cls.__module__), '__dict__', {})}, {}
+    for f in dataclasses.fields(cls):
+        t = f.type
+        try:
+            for _ in range(3): t = eval(t, ns) if isinstance(t, str) else t     # "'int'": a string in a string under that import
+        except Exception: t = None
+        out[f.name] = None if isinstance(t, (str, typing.ForwardRef)) else t    # None: unknown, the default's type stands in
+    return out
+
+def _config_values(cls,                  # a dataclass of settings
+                   d:dict,               # values by field name (fields of `cls` only)
+                   what:str='setting',   # what the settings are called in the error message
+                  ) -> dict:
+    "The values of `d` as the fields of `cls` take them (whole floats → int, lists → tuples), or a one-line error naming the setting, the value and what it should be."
+    import dataclasses
+    fields, hints, out = {f.name: f for f in dataclasses.fields(cls)}, _setting_types(cls), {}
+    for k, v in d.items():
+        f = fields[k]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        try: out[k] = _setting_value(v, hints.get(k), default)
+        except _Expected as e:
+            shown = repr(v) if len(repr(v)) <= 60 else repr(v)[:57] + '...'
+            raise SinglelineError(f"{what} {k} = {shown}: expected {e}") from None
+    return out
+
 def config_from_dict(cls,                   # a dataclass of settings
                      d:dict,                # settings by name (missing ones keep their defaults)
                      what:str='setting',    # what the settings are called in the error message
                     ):
-    "Build the dataclass `cls` from `d`, refusing unknown keys with a one-line error."
+    "Build the dataclass `cls` from `d`, refusing unknown keys, and values of the wrong type or outside a `Literal`'s choices, each with a one-line error."
     import dataclasses
     names = {f.name for f in dataclasses.fields(cls)}
     bad = sorted(set(d) - names)
     if bad: raise SinglelineError(f"unknown {what}(s): {', '.join(bad)} (known: {', '.join(sorted(names))})")
-    return cls(**d)
+    return cls(**_config_values(cls, d, what))
 
 # %% ../nbs/00_core.ipynb #5485ad97
 class Refused(pickle.UnpicklingError):
@@ -273,11 +350,10 @@ def config_from_options(cls,              # the dataclass given to `add_config_o
                         args,             # the parsed `argparse.Namespace`
                         **fixed,          # values for the skipped fields
                        ):
-    "The dataclass `cls` built from the options `add_config_options` added."
+    "The dataclass `cls` built from the options `add_config_options` added (their values checked as `config_from_dict` checks a file's)."
     import dataclasses
     vals = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name not in fixed and hasattr(args, f.name)}
-    vals = {k: tuple(v) if isinstance(v, list) and isinstance(getattr(cls, k, None), tuple) else v for k, v in vals.items()}
-    return cls(**vals, **fixed)
+    return cls(**_config_values(cls, vals), **fixed)     # checked and converted (lists → tuples) as `config_from_dict` does
 
 # %% ../nbs/00_core.ipynb #f33297a0
 def command_parser(name:str,           # the subcommand: prog is 'singleline NAME'
