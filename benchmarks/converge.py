@@ -1,6 +1,6 @@
 """Training to convergence: paper-size SketchRNN on the shared drawings, early-stopped on validation L_R, then evaluated.
 
-    python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation paper] [--threads 1] [--out DIR] [--resume] [--ship]
+    python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation paper] [--threads 1] [--out DIR] [--resume] [--ship] [--hparams JSON] [--tag NAME]
 
 Data, as `singleline prepare` makes it: the shared pages (../shared/data/look_train.npz) joined (`joining.join_drawings`,
 RDP tolerance 2 on the 200 canvas) and split into drawings (`joining.split_pages`, groups of at least 150 units of area,
@@ -61,10 +61,10 @@ def child(a) -> dict:
     from singleline.evaluate import evaluate_run, EvaluateConfig
     torch.set_num_threads(a.threads)
     out, data = Path(a.out), Path(a.data)
-    run = out / a.child
+    run = out / (a.child + (f'_{a.tag}' if a.tag else ''))
     resume = a.resume and (run / 'checkpoint.pt').exists()
     if run.exists() and not resume: shutil.rmtree(run)
-    model = dict(conditional=a.child == 'conditional', augmentation=a.augmentation, max_seq_len=250)
+    model = dict(conditional=a.child == 'conditional', augmentation=a.augmentation, max_seq_len=250, **json.loads(a.hparams))
     t = make_trainer(data, run, 'sketchrnn', model, dict(steps=10**9, valid_every=100, log_every=20, save_every=0, sample_every=0,
                                                          cpu_bf16=True, threads=a.threads, progress=False, tensorboard=False, seed=0),
                      resume=resume, callbacks=False)
@@ -88,7 +88,7 @@ def child(a) -> dict:
     minutes = (time.time() - t0) / 60
     t.save()
     ev = evaluate_run(run / 'best_L_R.pt', data, EvaluateConfig(embedder=str(out / 'drawing_cnn.pt'), seed=0))
-    return dict(mode=a.child, steps=t.step, minutes=minutes, stopped=stop, best_valid_L_R=best.best, n_train=len(t.train_set),
+    return dict(mode=a.child, run=str(run), hparams=json.loads(a.hparams), steps=t.step, minutes=minutes, stopped=stop, best_valid_L_R=best.best, n_train=len(t.train_set),
                 left_out=t.meta.get('dropped_train'), curves=curves(run, curves(run, 0.)['train'][0]['minutes'] * 60), evaluation=ev)
 
 
@@ -140,7 +140,7 @@ def ship(results: dict, out: Path, data: Path):
         about = dict(data=LOOK_DATA, licence=LOOK_LICENCE, steps=r['steps'], minutes=round(r['minutes'], 1), stopped=r['stopped'],
                      best_valid_L_R=r['best_valid_L_R'], test_L_R=r['evaluation']['losses']['L_R'],
                      made_by='python benchmarks/converge.py --ship (singleline)')
-        path = export_pretrained(out / mode / 'best_L_R.pt', pretrained_path(names[mode]), about)
+        path = export_pretrained(Path(r['run']) / 'best_L_R.pt', pretrained_path(names[mode]), dict(about, hparams=r['hparams']))
         print(f"shipped {mode} as '{names[mode]}': {path} ({path.stat().st_size / 1e6:.1f} MB)")
     test = [d for d in load_npz(data)['test'] if len(d) <= 250][:24]
     save_npz(pretrained_path('look').parent / 'look_examples.npz', {'test': test})
@@ -152,6 +152,8 @@ def main():
     p.add_argument('--minutes', type=float, default=120, help='time limit of each training (default 120)')
     p.add_argument('--patience', type=int, default=6, help='stop after this many validations (every 100 steps) without a lower L_R (default 6)')
     p.add_argument('--augmentation', choices=('paper', 'more'), default='paper', help="HParams.augmentation (default 'paper')")
+    p.add_argument('--hparams', default='{}', help='JSON of HParams settings to change, e.g. \'{"recurrent_dropout_prob": 0.8}\' (default: none)')
+    p.add_argument('--tag', default='', help='added to the results file name and the run folders (default: none)')
     p.add_argument('--threads', type=int, default=1, help='torch threads per training (default 1)')
     p.add_argument('--out', default=None, help='folder for the data, the runs and the drawing CNN (default: a new temporary folder)')
     p.add_argument('--resume', action='store_true', help='continue the runs in OUT/<mode> where their checkpoints stopped (time and best so far from their logs)')
@@ -171,14 +173,14 @@ def main():
     modes = MODES if a.mode == 'both' else (a.mode,)
     env = {**os.environ, 'SINGLELINE_QUIET': '1', 'OMP_NUM_THREADS': str(a.threads)}
     cmds = {m: [sys.executable, __file__, '--child', m, '--data', str(data), '--out', str(out), '--minutes', str(a.minutes),
-                '--patience', str(a.patience), '--augmentation', a.augmentation, '--threads', str(a.threads)] + (['--resume'] if a.resume else []) for m in modes}
+                '--patience', str(a.patience), '--augmentation', a.augmentation, '--threads', str(a.threads), '--hparams', a.hparams, '--tag', a.tag] + (['--resume'] if a.resume else []) for m in modes}
     sys.path.insert(0, str(Path(__file__).parent))
     from sketch_rnn import run_sides
     from readme import machine
     res = run_sides(cmds, env, sequential=False)
     report = dict(args={k: v for k, v in vars(a).items() if k not in ('child', 'data')}, machine=machine(), data=str(data), results=res)
     RESULTS.mkdir(exist_ok=True)
-    name = 'converge' + ('' if a.mode == 'both' else f'_{a.mode}') + ('' if a.augmentation == 'paper' else f'_{a.augmentation}')
+    name = 'converge' + ('' if a.mode == 'both' else f'_{a.mode}') + ('' if a.augmentation == 'paper' else f'_{a.augmentation}') + (f'_{a.tag}' if a.tag else '')
     (RESULTS / f'{name}.json').write_text(json.dumps(report, indent=1))
     plot(res, RESULTS / f'{name}_curves.png')
     if a.ship: ship(res, out, data)
