@@ -269,6 +269,7 @@ def _demo(cfg:DemoConfig, out:Path) -> dict:
     from singleline.scans import write_sketchbook
     from singleline.display import animate
     from singleline.train import save_drawings
+    from singleline.sample import load_pretrained
     written = {'seconds': {}}
     scans = out/'scans'
     truth = _stage('synth', written, lambda: write_sketchbook(scans, pages=cfg.pages, seed=cfg.seed, progress=cfg.progress,
@@ -291,6 +292,9 @@ def _demo(cfg:DemoConfig, out:Path) -> dict:
         paths = save_drawings(drawings, out/'samples', 'samples')
         good = [d for d in drawings if len(d) >= 2]
         if good: written['animation'] = animate(max(good, key=len), out/'sample.gif')
+        pre, info = load_pretrained('look')                          # beside them, what a model trained on the artist's drawings draws
+        written['pretrained'] = save_drawings(pre.sample_drawings(cfg.samples, temperature=0.3, scale=info['scale'], seed=cfg.seed),
+                                              out/'samples', 'pretrained')['png']
         return paths
     paths = _stage('sample', written, _sample)
     written['samples'] = paths['png']
