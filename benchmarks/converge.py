@@ -72,8 +72,8 @@ def child(a) -> dict:
     best, logger = BestByReconstruction(), CSVLogger(run, t.step if resume else None)
     spent = 0.
     if resume:                                                     # the time already spent and the best so far, from the logs
-        c = curves(run, 0.)
-        spent = (c['valid'][-1]['minutes'] - c['train'][0]['minutes']) if c['valid'] else 0.
+        c = curves(run)
+        spent = c['valid'][-1]['minutes'] if c['valid'] else 0.
         for v in c['valid']:
             if v['L_R'] < best.best: best.best, best.since = v['L_R'], 0
             else: best.since += 1
@@ -89,15 +89,16 @@ def child(a) -> dict:
     t.save()
     ev = evaluate_run(run / 'best_L_R.pt', data, EvaluateConfig(embedder=str(out / 'drawing_cnn.pt'), seed=0))
     return dict(mode=a.child, run=str(run), hparams=json.loads(a.hparams), steps=t.step, minutes=minutes, stopped=stop, best_valid_L_R=best.best, n_train=len(t.train_set),
-                left_out=t.meta.get('dropped_train'), curves=curves(run, curves(run, 0.)['train'][0]['minutes'] * 60), evaluation=ev)
+                left_out=t.meta.get('dropped_train'), curves=curves(run), evaluation=ev)
 
 
-def curves(run: Path, t0: float) -> dict:
-    "Training and validation rows of the run's CSV logs: step, minutes since the start, L_R (and L_KL)."
-    out = {}
+def curves(run: Path, t0: float = None) -> dict:
+    "Training and validation rows of the run's CSV logs: step, minutes since `t0` (default: the first training row), L_R (and L_KL)."
+    out, rows_of = {}, {}
     for name in ('train', 'valid'):
-        with open(run / f'{name}.csv') as f:
-            rows = list(csv.DictReader(f))
+        with open(run / f'{name}.csv') as f: rows_of[name] = list(csv.DictReader(f))
+    if t0 is None: t0 = float(rows_of['train'][0]['time']) if rows_of['train'] else 0.
+    for name, rows in rows_of.items():
         out[name] = [dict(step=int(r['step']), minutes=(float(r['time']) - t0) / 60, L_R=float(r['L_R']),
                           **({'L_KL': float(r['L_KL'])} if 'L_KL' in r else {})) for r in rows]
     return out
