@@ -108,7 +108,7 @@ def plot(results: dict, path: Path):
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for (mode, r), colour in zip(results.items(), ('C0', 'C1')):
+    for (mode, r), colour in zip(results.items(), ('C0', 'C1', 'C3')):
         for ax, x in zip(axes, ('step', 'minutes')):
             tr, va = r['curves']['train'], r['curves']['valid']
             ax.plot([p[x] for p in tr], [p['L_R'] for p in tr], colour, alpha=0.35, lw=1, label=f'{mode}: train')
@@ -159,10 +159,17 @@ def main():
     p.add_argument('--out', default=None, help='folder for the data, the runs and the drawing CNN (default: a new temporary folder)')
     p.add_argument('--resume', action='store_true', help='continue the runs in OUT/<mode> where their checkpoints stopped (time and best so far from their logs)')
     p.add_argument('--ship', action='store_true', help="export each mode's best checkpoint as the package's pretrained model (singleline/pretrained/)")
-    p.add_argument('--child', choices=MODES, help=argparse.SUPPRESS)
+    p.add_argument('--peer', action='store_true', help="also train the artist's port (singleline-models 0.0.2, conditional, its defaults) for the same minutes, at once (benchmarks/peer_sketch_rnn.py)")
+    p.add_argument('--peer-valid-every', type=int, default=25, help="validate the port every this many steps (default 25; its steps are slower)")
+    p.add_argument('--child', choices=MODES + ('peer',), help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
     a = p.parse_args()
     os.environ.setdefault('SINGLELINE_QUIET', '1')                 # no progress bars in the log
+    if a.child == 'peer':
+        from peer_sketch_rnn import train_peer
+        out = Path(a.out)
+        print('RESULT ' + json.dumps(train_peer(out / ('peer' + (f'_{a.tag}' if a.tag else '')), Path(a.data), a.minutes, a.peer_valid_every,
+                                                a.threads, str(out / 'drawing_cnn.pt')))); return
     if a.child:
         print('RESULT ' + json.dumps(child(a))); return
     out = Path(a.out or tempfile.mkdtemp()); out.mkdir(parents=True, exist_ok=True)
@@ -174,7 +181,8 @@ def main():
     modes = MODES if a.mode == 'both' else (a.mode,)
     env = {**os.environ, 'SINGLELINE_QUIET': '1', 'OMP_NUM_THREADS': str(a.threads)}
     cmds = {m: [sys.executable, __file__, '--child', m, '--data', str(data), '--out', str(out), '--minutes', str(a.minutes),
-                '--patience', str(a.patience), '--augmentation', a.augmentation, '--threads', str(a.threads), '--hparams', a.hparams, '--tag', a.tag] + (['--resume'] if a.resume else []) for m in modes}
+                '--patience', str(a.patience), '--augmentation', a.augmentation, '--threads', str(a.threads), '--hparams', a.hparams, '--tag', a.tag,
+                '--peer-valid-every', str(a.peer_valid_every)] + (['--resume'] if a.resume else []) for m in modes + (('peer',) if a.peer else ())}
     sys.path.insert(0, str(Path(__file__).parent))
     from sketch_rnn import run_sides
     from readme import machine

@@ -13,8 +13,8 @@ from .core import *
 
 # %% auto #0
 __all__ = ['POSITION_BINS', 'EvaluateConfig', 'evaluate_losses', 'drawing_features', 'drawing_stats', 'generated_drawings',
-           'two_sample_accuracy', 'frechet_distance', 'eval_embedder', 'evaluate_run', 'evaluation_table',
-           'evaluate_command']
+           'two_sample_accuracy', 'frechet_distance', 'eval_embedder', 'evaluate_model', 'evaluate_run',
+           'evaluation_table', 'evaluate_command']
 
 # %% ../nbs/82_evaluate.ipynb #fc26dbf7
 @dataclass
@@ -164,29 +164,24 @@ def _realism(real_a, drawings, ended, embed, ref_vectors, seed:int) -> dict:
     if len(good) < 5: return {**out, 'c2st': None, 'frechet': None}
     return {**out, 'c2st': two_sample_accuracy(real_a, good, embed, seed), 'frechet': frechet_distance(ref_vectors, embed(good))}
 
-def evaluate_run(run,                          # run folder, checkpoint file, or the name of a pretrained model ('look', 'look-vae')
-                 data,                         # dataset .npz with the held-out split
-                 cfg:EvaluateConfig=None,      # what to measure
-                ) -> dict:
-    "Evaluate a trained run on a dataset's held-out split: losses, statistics and realism of its samples (and reconstructions); a JSON-ready dict."
-    from singleline.train import load_run
-    from singleline.sample import PRETRAINED, load_pretrained
-    from singleline.embeddings import default_cache_dir
+def evaluate_model(model,                       # a trained `sketch_rnn.DrawingModel` (ours, or another's wrapped in that interface)
+                   scale:float,                 # the data scale it was trained with
+                   data,                        # dataset .npz with the held-out split
+                   cfg:EvaluateConfig=None,     # what to measure
+                   cache_dir=None,              # where a drawing CNN trained for the Fréchet distance is kept (when cfg.embedder is None)
+                   **about) -> dict:
+    "Losses, statistics and realism of a model's samples (and a VAE's reconstructions) on a dataset's held-out split; a JSON-ready dict."
     cfg = cfg or EvaluateConfig()
-    pretrained = str(run) in PRETRAINED
-    model, ck = load_pretrained(str(run), cfg.device) if pretrained else load_run(run, cfg.best, cfg.device)
-    run = Path(run)
     drawings, train = _split_drawings(data, cfg.split)
-    scale = ck['scale']
     _check_scale(data, cfg.split, drawings, scale)
     fits = [np.asarray(d) for d in drawings if len(d) <= model.hp.max_seq_len]         # what the model can be asked to reconstruct
     order = np.random.default_rng(cfg.seed).permutation(len(fits))
     A, B = [fits[i] for i in order[:len(fits) // 2]], [fits[i] for i in order[len(fits) // 2:]]
-    cnn = eval_embedder(cfg, default_cache_dir().parent if pretrained else run if run.is_dir() else run.parent, train)
+    cnn = eval_embedder(cfg, Path(cache_dir or '.'), train)
     embed = lambda ds: cnn.encode_drawings(ds).numpy()
     vA = embed(A)
     conditional = bool(getattr(model.hp, 'conditional', False))
-    r = dict(run=str(run), data=str(data), split=cfg.split, model=model.name, conditional=conditional, step=ck.get('step'),
+    r = dict(**about, data=str(data), split=cfg.split, model=model.name, conditional=conditional,
              losses=evaluate_losses(model, drawings, scale, cfg.batch_size, cfg.seed), halves=[len(A), len(B)],
              real=drawing_stats(B), reference=dict(c2st=two_sample_accuracy(A, B, embed, cfg.seed), frechet=frechet_distance(vA, embed(B))),
              embedder=cnn.model_id, samples={}, reconstructions={})
@@ -200,6 +195,21 @@ def evaluate_run(run,                          # run folder, checkpoint file, or
         fd = {t: v['frechet'] for t, v in r[kind].items() if v['frechet'] is not None}
         r[f'best_temperature_{kind}'] = float(min(fd, key=fd.get)) if fd else None
     return r
+
+def evaluate_run(run,                          # run folder, checkpoint file, or the name of a pretrained model ('look', 'look-vae')
+                 data,                         # dataset .npz with the held-out split
+                 cfg:EvaluateConfig=None,      # what to measure
+                ) -> dict:
+    "Evaluate a trained run (`evaluate_model` on its checkpoint)."
+    from singleline.train import load_run
+    from singleline.sample import PRETRAINED, load_pretrained
+    from singleline.embeddings import default_cache_dir
+    cfg = cfg or EvaluateConfig()
+    pretrained = str(run) in PRETRAINED
+    model, ck = load_pretrained(str(run), cfg.device) if pretrained else load_run(run, cfg.best, cfg.device)
+    run = Path(run)
+    cache = default_cache_dir().parent if pretrained else run if run.is_dir() else run.parent
+    return evaluate_model(model, ck['scale'], data, cfg, cache, run=str(run), step=ck.get('step'))
 
 # %% ../nbs/82_evaluate.ipynb #42b93a29
 def evaluation_table(r:dict) -> list:

@@ -433,7 +433,8 @@ def encode_drawings(model:SketchRNN, drawings, scale:float=1.0):
     if too_long: raise SinglelineError(f"drawing {too_long[0]} has {len(ds[too_long[0]])} points, more than the model's max_seq_len={model.hp.max_seq_len}")
     model.eval()
     S5, lengths = collate_stroke5(ds, model.hp.max_seq_len)
-    _, mu, sigma_hat = model.encode(S5.to(model.fc_y.weight.device), lengths.to(model.fc_y.weight.device), sample=False)
+    dev = next(model.parameters()).device
+    _, mu, sigma_hat = model.encode(S5.to(dev), lengths.to(dev), sample=False)
     return mu, sigma_hat
 
 def reconstruct(model:SketchRNN, drawings, scale:float=1.0, temperature:float=0.4, use_mean:bool=True, seed:int=None) -> list:
