@@ -61,11 +61,11 @@ def child(a) -> dict:
     from singleline.evaluate import evaluate_run, EvaluateConfig
     torch.set_num_threads(a.threads)
     out, data = Path(a.out), Path(a.data)
-    run = out / (a.child + (f'_{a.tag}' if a.tag else ''))
+    run = out / (('' if a.model == 'sketchrnn' else f'{a.model}_') + a.child + (f'_{a.tag}' if a.tag else ''))
     resume = a.resume and (run / 'checkpoint.pt').exists()
     if run.exists() and not resume: shutil.rmtree(run)
-    model = dict(conditional=a.child == 'conditional', augmentation=a.augmentation, max_seq_len=250, **json.loads(a.hparams))
-    t = make_trainer(data, run, 'sketchrnn', model, dict(steps=10**9, valid_every=100, log_every=20, save_every=0, sample_every=0,
+    model = dict(conditional=a.child == 'conditional', max_seq_len=250, **({'augmentation': a.augmentation} if a.model == 'sketchrnn' else {}), **json.loads(a.hparams))
+    t = make_trainer(data, run, a.model, model, dict(steps=10**9, valid_every=100, log_every=20, save_every=0, sample_every=0,
                                                          cpu_bf16=True, threads=a.threads, progress=False, tensorboard=False, seed=0),
                      resume=resume, callbacks=False)
     run.mkdir(parents=True, exist_ok=True)
@@ -88,7 +88,7 @@ def child(a) -> dict:
     minutes = (time.time() - t0) / 60
     t.save()
     ev = evaluate_run(run / 'best_L_R.pt', data, EvaluateConfig(embedder=str(out / 'drawing_cnn.pt'), seed=0))
-    return dict(mode=a.child, run=str(run), hparams=json.loads(a.hparams), steps=t.step, minutes=minutes, stopped=stop, best_valid_L_R=best.best, n_train=len(t.train_set),
+    return dict(mode=a.child, model=a.model, run=str(run), hparams=json.loads(a.hparams), steps=t.step, minutes=minutes, stopped=stop, best_valid_L_R=best.best, n_train=len(t.train_set),
                 left_out=t.meta.get('dropped_train'), curves=curves(run), evaluation=ev)
 
 
@@ -123,7 +123,8 @@ def table(report: dict) -> list:
     "The benchmark's table, as lines, from its JSON report."
     from singleline.evaluate import evaluation_table
     a, res = argparse.Namespace(**report['args']), report['results']
-    lines = [f"SketchRNN to convergence on the shared drawings, augmentation '{a.augmentation}', limit {a.minutes:.0f} min, patience {a.patience}, {a.threads} thread(s) each"]
+    title = {'sketchrnn': 'SketchRNN', 'sketchformer': 'Sketchformer (continuous)', 'sketchformer-tokens': 'Sketchformer (tokens)'}[getattr(a, 'model', 'sketchrnn')]
+    lines = [f"{title} to convergence on the shared drawings, augmentation '{a.augmentation}', limit {a.minutes:.0f} min, patience {a.patience}, {a.threads} thread(s) each"]
     for mode, r in res.items():
         lines.append(f"{mode}: {r['steps']} steps in {r['minutes']:.0f} min ({r['stopped']}); best validation L_R {r['best_valid_L_R']:.4f}; "
                      f"{r['n_train']} training drawings ({r['left_out']} longer than N_max left out)")
@@ -159,6 +160,7 @@ def main():
     p.add_argument('--out', default=None, help='folder for the data, the runs and the drawing CNN (default: a new temporary folder)')
     p.add_argument('--resume', action='store_true', help='continue the runs in OUT/<mode> where their checkpoints stopped (time and best so far from their logs)')
     p.add_argument('--ship', action='store_true', help="export each mode's best checkpoint as the package's pretrained model (singleline/pretrained/)")
+    p.add_argument('--model', choices=('sketchrnn', 'sketchformer', 'sketchformer-tokens'), default='sketchrnn', help='the model trained in each mode (default sketchrnn; the Sketchformers at their paper sizes)')
     p.add_argument('--peer', action='store_true', help="also train the artist's port (singleline-models 0.0.2, conditional, its defaults) for the same minutes, at once (benchmarks/peer_sketch_rnn.py)")
     p.add_argument('--peer-valid-every', type=int, default=25, help="validate the port every this many steps (default 25; its steps are slower)")
     p.add_argument('--child', choices=MODES + ('peer',), help=argparse.SUPPRESS)
@@ -181,7 +183,7 @@ def main():
     modes = MODES if a.mode == 'both' else (a.mode,)
     env = {**os.environ, 'SINGLELINE_QUIET': '1', 'OMP_NUM_THREADS': str(a.threads)}
     cmds = {m: [sys.executable, __file__, '--child', m, '--data', str(data), '--out', str(out), '--minutes', str(a.minutes),
-                '--patience', str(a.patience), '--augmentation', a.augmentation, '--threads', str(a.threads), '--hparams', a.hparams, '--tag', a.tag,
+                '--patience', str(a.patience), '--augmentation', a.augmentation, '--threads', str(a.threads), '--hparams', a.hparams, '--tag', a.tag, '--model', a.model,
                 '--peer-valid-every', str(a.peer_valid_every)] + (['--resume'] if a.resume else []) for m in modes + (('peer',) if a.peer else ())}
     sys.path.insert(0, str(Path(__file__).parent))
     from sketch_rnn import run_sides
@@ -189,10 +191,12 @@ def main():
     res = run_sides(cmds, env, sequential=False)
     report = dict(args={k: v for k, v in vars(a).items() if k not in ('child', 'data')}, machine=machine(), data=str(data), results=res)
     RESULTS.mkdir(exist_ok=True)
-    name = 'converge' + ('' if a.mode == 'both' else f'_{a.mode}') + ('' if a.augmentation == 'paper' else f'_{a.augmentation}') + (f'_{a.tag}' if a.tag else '')
+    name = 'converge' + ('' if a.model == 'sketchrnn' else f'_{a.model}') + ('' if a.mode == 'both' else f'_{a.mode}') + ('' if a.augmentation == 'paper' else f'_{a.augmentation}') + (f'_{a.tag}' if a.tag else '')
     (RESULTS / f'{name}.json').write_text(json.dumps(report, indent=1))
     plot(res, RESULTS / f'{name}_curves.png')
-    if a.ship: ship(res, out, data)
+    if a.ship:
+        if a.model != 'sketchrnn': sys.exit("--ship ships SketchRNN models only")
+        ship(res, out, data)
     print('\n'.join(table(report)))
     print(f"wrote {RESULTS / f'{name}.json'} and {RESULTS / f'{name}_curves.png'}; runs in {out}")
 

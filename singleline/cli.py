@@ -34,10 +34,12 @@ COMMANDS = {
     'info':        ('singleline.data:info_command', 'describe a dataset .npz: drawings per split, points, strokes, scale factor'),
     'augment':     ('singleline.augment:augment_command', 'write K augmented copies of each drawing of a dataset .npz'),
     # models
-    'train':       ('singleline.train:train_command', 'train SketchRNN or the Sketchformer-style transformer on a dataset .npz; --resume continues exactly'),
+    'train':       ('singleline.train:train_command', 'train SketchRNN or the Sketchformer (continuous or tokens) on a dataset .npz; --resume continues exactly'),
     'sample':      ('singleline.sample:sample_command', 'sample new drawings from a trained run: SVG/PNG grid, .npz, GIF'),
     'interpolate': ('singleline.sample:interpolate_command', 'decode drawings between two drawings through the latent space (slerp)'),
     'complete':    ('singleline.sample:complete_command', "let a trained model finish the beginning of a drawing"),
+    'reconstruct': ('singleline.sample:reconstruct_command', "encode dataset drawings and draw them again, side by side (models with an encoder)"),
+    'tokenize':    ('singleline.sketchformer:tokenize_command', "fit the Sketchformer's sketch tokens (k-means of offsets) on a dataset; print their error"),
     'evaluate':    ('singleline.evaluate:evaluate_command', "measure a trained model on held-out drawings: L_R by position, sample statistics, realism"),
     'animate':     ('singleline.display:animate_command', 'animate one drawing of a dataset .npz as GIF, MP4 or animated SVG'),
 }

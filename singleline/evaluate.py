@@ -39,7 +39,6 @@ def evaluate_losses(model,                     # a trained `sketch_rnn.DrawingMo
                     seed:int=0,                # seed of z ~ q(z | S) for a VAE
                    ) -> dict:
     "L_R = L_s + L_p (and L_KL) over `drawings` as training computes them, and per-point losses by position in the drawing."
-    from singleline.sketch_rnn import point_losses
     model.eval()
     ds = model.make_dataset(drawings, scale, train=False)            # drops drawings longer than N_max (counted)
     dev = next(model.parameters()).device
@@ -53,7 +52,7 @@ def evaluate_losses(model,                     # a trained `sketch_rnn.DrawingMo
             out = model((S5, lengths))                                # the losses training computes
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + i)                               # the same z again
-            nll, ce = point_losses(model.next_point_mixtures(S5, lengths), S5[:, 1:].float())   # (B, N_max) each
+            nll, ce = model.position_losses(S5, lengths)                                       # (B, N_max) each
         for k, v in out.items():
             if k in ('L_R', 'L_s', 'L_p', 'L_KL'): sums[k] = sums.get(k, 0.) + float(v) * len(lengths)
         pos = torch.arange(1, N_max + 1, device=dev)[None]                                      # (1, N_max) position of the predicted point
@@ -186,8 +185,9 @@ def evaluate_model(model,                       # a trained `sketch_rnn.DrawingM
              real=drawing_stats(B), reference=dict(c2st=two_sample_accuracy(A, B, embed, cfg.seed), frechet=frechet_distance(vA, embed(B))),
              embedder=cnn.model_id, samples={}, reconstructions={})
     for tau in progress(cfg.temperatures, desc='temperatures'):
-        ds, ended = generated_drawings(model, len(B), tau, scale, cfg.seed)
-        r['samples'][str(tau)] = _realism(A, ds, ended, embed, vA, cfg.seed)
+        if model.can_sample:                                       # an encoder-decoder without a prior only reconstructs
+            ds, ended = generated_drawings(model, len(B), tau, scale, cfg.seed)
+            r['samples'][str(tau)] = _realism(A, ds, ended, embed, vA, cfg.seed)
         if conditional:
             ds, ended = generated_drawings(model, len(B), tau, scale, cfg.seed, drawings=B)
             r['reconstructions'][str(tau)] = _realism(A, ds, ended, embed, vA, cfg.seed)

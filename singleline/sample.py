@@ -13,8 +13,9 @@ from .core import *
 from .train import load_run, save_drawings
 
 # %% auto #0
-__all__ = ['PRETRAINED', 'RunSampling', 'SampleSettings', 'InterpolateSettings', 'CompleteSettings', 'sample_command',
-           'interpolate_command', 'complete_command', 'pretrained_path', 'export_pretrained', 'load_pretrained']
+__all__ = ['PRETRAINED', 'RunSampling', 'SampleSettings', 'InterpolateSettings', 'CompleteSettings', 'ReconstructSettings',
+           'sample_command', 'interpolate_command', 'complete_command', 'reconstruct_command', 'pretrained_path',
+           'export_pretrained', 'load_pretrained']
 
 # %% ../nbs/81_sample.ipynb #432d07ca
 @dataclass
@@ -48,6 +49,13 @@ class CompleteSettings:
     keep: float = 0.5                    # share of its points given to the model
     n: int = 8                           # number of completions
     animate: int = 1                     # animate the first K completions as GIF
+
+@dataclass
+class ReconstructSettings:
+    "`singleline reconstruct`: dataset drawings encoded and drawn again by a model with an encoder."
+    split: str = None                    # split of the drawings (None: valid if present, else train)
+    start: int = 0                       # index of the first drawing
+    n: int = 16                          # number of drawings
 
 # %% ../nbs/81_sample.ipynb #028a186c
 def _parser(prog:str, description:str, settings, data:bool=False, pretrained:str='look', **defaults) -> argparse.ArgumentParser:
@@ -125,6 +133,22 @@ def complete_command(argv:list) -> int:
     drawings = model.complete_drawings(partial, a.n, temperature=a.temperature, scale=ck['scale'], seed=a.seed)
     paths = list(save_drawings([partial] + drawings, a.out, 'completions').values()) + _animate_some(drawings, a.out, 'completion', a.animate)
     _report(paths)
+    return 0
+
+def reconstruct_command(argv:list) -> int:
+    "`singleline reconstruct RUN DATA.npz --n 16 --out DIR`: each drawing beside what the model draws from its code (z = mu)."
+    from singleline.sketch_rnn import reconstruct
+    a = _parser('reconstruct', "Encode dataset drawings and draw them again: originals and reconstructions side by side.", ReconstructSettings,
+                data=True, pretrained='look-vae', temperature=0.1).parse_args(argv)
+    if a.n < 1: raise SinglelineError(f"--n must be at least 1, got {a.n}")
+    model, ck = _load(a)
+    ds = [_drawing(a.data, a.split, i) for i in range(a.start, a.start + a.n)]
+    fits = [d for d in ds if len(d) <= model.hp.max_seq_len]
+    if not fits: raise bad_input(a.data, f"none of the {len(ds)} drawings has at most the model's max_seq_len={model.hp.max_seq_len} points")
+    drawn = reconstruct(model, fits, ck['scale'], temperature=a.temperature, seed=a.seed)
+    pairs = [d for pair in zip(fits, drawn) for d in pair]                              # original, reconstruction, ...
+    _report(list(save_drawings(pairs, a.out, 'reconstructions', ncols=8).values()))
+    if len(fits) < len(ds): print(f"{len(ds) - len(fits)} drawings longer than max_seq_len={model.hp.max_seq_len} left out")
     return 0
 
 # %% ../nbs/81_sample.ipynb #69d487e9

@@ -237,26 +237,52 @@ class DrawingModel(nn.Module):
         "See `stroke5_dataset`."
         return stroke5_dataset(drawings, self.hp, scale, train, seed)
 
+    can_sample:bool = True               # draws without being shown a drawing (from a prior, or with no latent code at all)
+    def position_losses(self, S5, lengths) -> tuple:
+        "Per predicted point (B, N_max) each: the offset's NLL and the pen state's cross-entropy (`point_losses` of `next_point_mixtures`)."
+        return point_losses(self.next_point_mixtures(S5, lengths), S5[:, 1:].float())
     def start_sampling(self, n:int, z=None, prefix=None, precision:str='fp32', generator=None) -> tuple:
-        "For `generate`: (the first input (n, 5), the state after reading `prefix`, step) with step(x, state) → (mixture of the next point, state)."
+        "For `sample_stroke5`: (the first input (n, 5), the state after reading `prefix`, step) with step(x, state) → (mixture of the next point, state)."
         raise NotImplementedError
     def keep_drawings(self, state, going):
         "The sampling state of the drawings still going (`going`: (n,) bool)."
         return tuple(s[going] for s in state)
+    def sample_stroke5(self, n:int, z=None, temperature:float=0.4, max_len:int=None, greedy:bool=False, prefix=None,
+                       generator=None, precision:str='fp32'):
+        "Stroke-5 rows (n, T, 5), no start token, drawn one point at a time with `start_sampling`'s step and `sample_step` (what `generate` runs)."
+        x, state, step = self.start_sampling(n, z, prefix, precision, generator)      # x: (n, 5)
+        max_len = max_len or self.hp.max_seq_len
+        S = x.new_zeros(n, max_len, 5); S[..., 4] = 1                                 # (n, max_len, 5), end rows until drawn
+        live, T = torch.arange(n, device=x.device), 0                                 # the drawings still drawing
+        for t in range(max_len):
+            p, state = step(x, state)                                                 # the next point's mixture, (n_live, .) each
+            x = sample_step(p, temperature, greedy, generator)                        # (n_live, 5)
+            S[live, t], T = x, t + 1
+            going = x[:, 4] == 0
+            if not bool(going.all()):                                                 # finished drawings leave the batch
+                if not bool(going.any()): break
+                live, x, state = live[going], x[going], self.keep_drawings(state, going)
+        return S[:, :T]                                                               # (n, T, 5)
     def sample_drawings(self, n:int, temperature:float=0.4, scale:float=1.0, seed:int=None, precision:str='fp32') -> list:
         "`n` stroke-3 drawings in data units (see `generate`)."
         return generate(self, n=n, temperature=temperature, scale=scale, seed=seed, precision=precision)
     def complete_drawings(self, partial, n:int=8, temperature:float=0.4, scale:float=1.0, seed:int=None, z=None) -> list:
         "`n` completions of the stroke-3 drawing `partial` (data units): the model reads it, then continues; each result begins with `partial`."
         partial = np.asarray(partial, dtype=np.float64)
+        if getattr(self.hp, 'conditional', False) and z is None:                     # a model with an encoder draws z from q(z | partial)
+            mu, sigma_hat = encode_drawings(self, [partial], scale)
+            z = mu.cpu().expand(n, -1) if sigma_hat is None else \
+                mu.cpu() + torch.exp(sigma_hat.cpu() / 2) * torch.randn(n, mu.shape[1], generator=torch.Generator().manual_seed(seed or 0))
+        elif z is not None: z = torch.as_tensor(z).expand(n, -1)
         room = self.hp.max_seq_len - len(partial)
         if room <= 0: raise SinglelineError(f"the partial drawing has {len(partial)} points: no room left under max_seq_len={self.hp.max_seq_len}")
         P = to_stroke5(partial * [1 / scale, 1 / scale, 1], start_token=False)      # (T, 5), no start token
         rest = generate(self, n=n, z=z, temperature=temperature, seed=seed, scale=scale, prefix=P, max_len=room)
         return [np.concatenate([partial, r]) for r in rest]
     def interpolate_drawings(self, a, b, steps:int=8, temperature:float=0.1, scale:float=1.0, seed:int=0) -> list:
-        "Drawings between `a` and `b` through the model's latent space; a model without one refuses."
-        raise SinglelineError(f"a {self.name} model cannot interpolate (it has no latent space)")
+        "`steps` drawings decoded from slerp(mu_a, mu_b, t), t = 0 .. 1 (see `interpolate`); a model without a latent space refuses."
+        if not getattr(self.hp, 'conditional', False): raise SinglelineError(f"this {self.name} model cannot interpolate (it has no latent space: train with conditional=True)")
+        return interpolate(self, a, b, steps, scale, temperature, seed)
 
 # %% ../nbs/60_sketch_rnn.ipynb #489cdeac
 class SketchRNN(DrawingModel):
@@ -372,19 +398,7 @@ def generate(model:DrawingModel, n:int=None, z=None, temperature:float=0.4, max_
         if n is None: raise SinglelineError("generate: give n or z")
         g = torch.Generator(device=dev)
         g.manual_seed(int(seed) if seed is not None else int(torch.randint(0, 2**62, (1,))))
-        x, state, step = model.start_sampling(n, z, prefix, precision, g)             # x: (n, 5)
-        max_len = max_len or model.hp.max_seq_len
-        S = x.new_zeros(n, max_len, 5); S[..., 4] = 1                                 # (n, max_len, 5), end rows until drawn
-        live, T = torch.arange(n, device=dev), 0                                      # the drawings still drawing
-        for t in range(max_len):
-            p, state = step(x, state)                                                 # the next point's mixture, (n_live, .) each
-            x = sample_step(p, temperature, greedy, g)                                # (n_live, 5)
-            S[live, t], T = x, t + 1
-            going = x[:, 4] == 0
-            if not bool(going.all()):                                                 # finished drawings leave the batch
-                if not bool(going.any()): break
-                live, x, state = live[going], x[going], model.keep_drawings(state, going)
-        S = S[:, :T]                                                                  # (n, T, 5)
+        S = model.sample_stroke5(n, z, temperature, max_len, greedy, prefix, g, precision)   # (n, T, 5)
         return S if return_stroke5 else _strokes3(S, scale)
     finally: model.train(was_training)
 
@@ -427,7 +441,7 @@ def slerp(z0, z1, t:float):
 def encode_drawings(model:SketchRNN, drawings, scale:float=1.0):
     "mu and sigma_hat (B, N_z) of q(z | S) for stroke-3 drawings in data units."
     from singleline.data import collate_stroke5
-    if not model.hp.conditional: raise SinglelineError("this model is unconditional: it has no encoder (train with conditional=True)")
+    if not getattr(model.hp, 'conditional', False): raise SinglelineError("this model is unconditional: it has no encoder (train with conditional=True)")
     ds = [np.asarray(d, dtype=np.float64) * [1 / scale, 1 / scale, 1] for d in drawings]
     too_long = [i for i, d in enumerate(ds) if len(d) > model.hp.max_seq_len]
     if too_long: raise SinglelineError(f"drawing {too_long[0]} has {len(ds[too_long[0]])} points, more than the model's max_seq_len={model.hp.max_seq_len}")
@@ -448,20 +462,6 @@ def interpolate(model:SketchRNN, a, b, steps:int=8, scale:float=1.0, temperature
     mu, _ = encode_drawings(model, [a, b], scale)
     z = torch.stack([slerp(mu[0].cpu(), mu[1].cpu(), t) for t in np.linspace(0, 1, steps)])
     return generate(model, z=z, temperature=temperature, seed=seed, scale=scale)
-
-@patch
-def interpolate_drawings(self:SketchRNN, a, b, steps:int=8, temperature:float=0.1, scale:float=1.0, seed:int=0) -> list:
-    "See `interpolate`."
-    return interpolate(self, a, b, steps, scale, temperature, seed)
-
-@patch
-def complete_drawings(self:SketchRNN, partial, n:int=8, temperature:float=0.4, scale:float=1.0, seed:int=None, z=None) -> list:
-    "`n` completions of the stroke-3 drawing `partial` (data units); a conditional model draws z from q(z | partial)."
-    if self.hp.conditional and z is None:
-        mu, sigma_hat = encode_drawings(self, [np.asarray(partial, dtype=np.float64)], scale)
-        z = mu.cpu() + torch.exp(sigma_hat.cpu() / 2) * torch.randn(n, mu.shape[1], generator=torch.Generator().manual_seed(seed or 0))
-    elif z is not None: z = torch.as_tensor(z).expand(n, -1)
-    return DrawingModel.complete_drawings(self, partial, n, temperature, scale, seed, z)
 
 # %% ../nbs/60_sketch_rnn.ipynb #975b7fa9
 class LatentEmbedder:

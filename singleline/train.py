@@ -23,6 +23,7 @@ __all__ = ['MODELS', 'CHECKPOINT', 'SAMPLE_KEYS', 'RESUME_KEYS', 'model_class', 
 MODELS = {
     'sketchrnn': 'singleline.sketch_rnn:SketchRNN',
     'sketchformer': 'singleline.sketchformer:Sketchformer',
+    'sketchformer-tokens': 'singleline.sketchformer:SketchformerTokens',
 }
 
 def model_class(name:str):
