@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ['NUMPY_PICKLE_GLOBALS', 'IMAGE_SUFFIXES', 'START_TOKEN', 'CANVAS', 'SinglelineError', 'bad_input', 'BatchReport',
            'atomic_write', 'atomic_path', 'progress', 'quiet', 'config_from_dict', 'Refused', 'NumbersUnpickler',
            'plain_arrays', 'file_errors', 'read_checkpoint', 'add_config_options', 'config_from_options',
-           'command_parser', 'list_images', 'deltas_to_points', 'points_to_deltas', 'points_to_strokes',
+           'command_parser', 'shown_path', 'list_images', 'deltas_to_points', 'points_to_deltas', 'points_to_strokes',
            'strokes_to_points', 'deltas_to_strokes', 'strokes_to_deltas', 'to_stroke5', 'from_stroke5', 'UnionFind',
            'BBox', 'bbox', 'scale_matrix', 'rotation_matrix', 'shear_matrix', 'translation_matrix', 'flip_matrix',
            'transform_points', 'transform_deltas', 'normalize', 'quantize', 'simplify_strokes', 'random_drawing']
@@ -380,15 +380,33 @@ def command_parser(name:str,           # the subcommand: prog is 'singleline NAM
 # %% ../nbs/00_core.ipynb #5edb3091
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp', '.gif')
 
+def shown_path(p) -> str:
+    "A path as text that prints and stores anywhere: bytes of its name that are not UTF-8 as `\\x` escapes."
+    return os.fsencode(str(p)).decode('utf-8', 'backslashreplace')
+
+def _not_a_page(f:Path) -> str:
+    "Why an entry named like an image cannot be read as a page, or '' when it is a readable file."
+    if f.is_symlink() and not f.exists(): return f"broken symbolic link (to {shown_path(os.readlink(f))})"
+    if f.is_dir(): return "is a folder, not an image"
+    if not f.is_file(): return "not a regular file"
+    if shown_path(f) != str(f): return "file name is not valid UTF-8 (rename the file)"
+    return ''
+
 def list_images(*paths,                # image files and/or folders
                 recursive:bool=True,   # search folders' sub-folders too
+                report:BatchReport=None, # when given: entries named like images that are not readable files are skipped into it, with the reason
                ) -> list:
     "Image files under `paths` (files or folders), sorted by path; hidden files skipped; a missing path is an error."
     out = []
     for p in map(Path, paths):
         if p.is_dir():
             found = p.rglob('*') if recursive else p.iterdir()
-            out += [f for f in found if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() and not any(part.startswith('.') for part in f.relative_to(p).parts)]
+            for f in found:
+                if f.suffix.lower() not in IMAGE_SUFFIXES or any(part.startswith('.') for part in f.relative_to(p).parts): continue
+                if report is None:
+                    if f.is_file(): out.append(f)
+                elif why := _not_a_page(f): report.skip(shown_path(f), why)
+                else: out.append(f)
         elif p.is_file(): out.append(p)
         else: raise bad_input(p, "no such file or folder")
     return sorted(set(out))

@@ -198,18 +198,17 @@ def scale_factor(drawings) -> float:
     return s
 
 # %% ../nbs/01_data.ipynb #7faeb6ba
-import torch
-
 def collate_stroke5(batch,       # list of stroke-3 arrays `(n_i, 3)`
                     max_len:int, # padded length (the batch is `max_len + 1` long with the start token)
                    ) -> tuple:
     "Stack stroke-3 drawings into a stroke-5 float tensor `(B, max_len + 1, 5)` and a lengths tensor `(B,)`."
+    import torch
     s5 = np.stack([to_stroke5(d, max_len) for d in batch])                         # (B, max_len + 1, 5)
     lengths = torch.tensor([len(d) for d in batch], dtype=torch.long)              # (B,)
     return torch.from_numpy(s5).float(), lengths
 
-class DrawingDataset(torch.utils.data.Dataset):
-    "Stroke-3 drawings for training: drops those longer than `max_len`, augments each item online, divides dx, dy by the scale."
+class DrawingDataset:
+    "Stroke-3 drawings for training (a map-style dataset for torch's `DataLoader`): drops those longer than `max_len`, augments each item online, divides dx, dy by the scale."
     def __init__(self, drawings,        # list of stroke-3 drawings (N, 3)
                  max_len:int=250,       # longest drawing kept (points); longer ones are dropped and counted
                  scale:float=None,      # divide dx, dy by this; None: `scale_factor` of the kept drawings
@@ -224,6 +223,7 @@ class DrawingDataset(torch.utils.data.Dataset):
         self.report.done = len(self.drawings)
         if not self.drawings: raise SinglelineError(f"no drawing has at most max_len={max_len} points")
         self.scale = float(scale) if scale is not None else scale_factor(self.drawings)
+        import torch
         self._epoch = torch.zeros(1, dtype=torch.long).share_memory_()
 
     @property

@@ -9,9 +9,6 @@ from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Literal
 import numpy as np
-from scipy.spatial import cKDTree
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from .core import *
 
 # %% auto #0
@@ -122,6 +119,7 @@ def merge_links(strokes,                 # list of `(n, 2)` strokes
     S = len(strokes)
     if S < 2 or not threshold > 0: return np.zeros((0, 3))
     E = _endpoints(strokes); n = 2 * S
+    from scipy.spatial import cKDTree          # imported here: `singleline join --help` starts without scipy
     tree, r = cKDTree(E), threshold * (1 + 1e-9) + 1e-12
     U = _end_directions(strokes, span) if angle_weight > 0 else None
     def cost(e, j, d):
@@ -214,6 +212,7 @@ def splice_plan(strokes, threshold:float) -> np.ndarray:
     E = _endpoints(strokes); A, B = E[0::2], E[1::2]
     cand = np.flatnonzero(np.linalg.norm(A - B, axis=1) <= threshold)   # |a - p| + |b - p| >= |a - b|
     if len(cand) == 0: return np.zeros((0, 4))
+    from scipy.spatial import cKDTree
     hits = cKDTree(P).query_ball_point((A[cand] + B[cand]) / 2, r=threshold / 2 * (1 + 1e-9))
     g = np.repeat(cand, [len(h) for h in hits])
     p = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits]) if len(g) else np.zeros(0, np.int64)
@@ -435,6 +434,8 @@ class SplitConfig:
 
 def _components(over) -> np.ndarray:
     "Connected components (transitive groups) of a symmetric bool matrix."
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
     return connected_components(coo_matrix(over), directed=False)[1] if len(over) else np.zeros(0, np.int64)
 
 def touching(strokes, touch:float) -> np.ndarray:
