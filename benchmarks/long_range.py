@@ -1,107 +1,192 @@
-"""Long-range structure: unconditional SketchRNN against the Sketchformer-style transformer, same data, same time.
+"""Long-range structure: conditional SketchRNN against the Sketchformer, continuous and tokenised, each trained to convergence.
 
-    python benchmarks/long_range.py [--budget 600] [--threads 1] [--sequential]
+    python benchmarks/long_range.py [--out DIR] [--threads 2] [--temperature 0.1]
 
-Both are autoregressive density models of the next point given the points before it (SketchRNN without its encoder,
-so that neither sees the drawing it predicts), trained by the same `singleline.train.Trainer` at their default sizes
-(SketchRNN: layer-norm LSTM 512, M 20, 1.1 M parameters; Sketchformer: 4 blocks of width 128, 8 heads, M 20, 0.8 M) with batch 100 and
-N_max 200, on the shared real drawings (10 to 200 points, split 90/10 with a fixed seed), for the same wall-clock
-budget, each in its own process with the same torch thread count (by default at the same time, so that a shared
-machine's load falls on both alike).
+The three models are trained by `benchmarks/converge.py` on the same data (the shared drawings joined and split as
+`singleline prepare` does, cut 85 / 7.5 / 7.5 %, N_max 250), each early-stopped on its validation loss, one torch thread
+each, with other trainings sharing the 2-core machine:
 
-Measured on the validation drawings after the budget:
-- L_R = L_s + L_p, the loss both minimise, and the per-point losses by position (`singleline.evaluate.evaluate_losses`, the
-  same computation as `singleline evaluate`);
-- where along a drawing each model predicts well: the offset NLL (-log p of the next point's offset) and the pen
-  cross-entropy averaged over the real points in position bins 1-25, 26-50, 51-100, 101-200. An LSTM has to carry the
-  past in its state; attention looks back directly, so a gap that widens with position is the long-range effect;
-- samples (temperature 0.4, 100 drawings, seeded): points per drawing and strokes per drawing against the validation
-  drawings', and the distance from a drawing's last point to its first relative to its size (how often a model
-  closes a figure the way the artist does).
+    python benchmarks/converge.py --mode conditional --out DIR                                # SketchRNN, paper size (VAE)
+    python benchmarks/converge.py --mode conditional --model sketchformer --out DIR           # continuous, paper size
+    python benchmarks/converge.py --mode conditional --model sketchformer-tokens --out DIR    # tokens (1,000), paper size
 
-Prints a table and writes benchmarks/results/long_range.json.
+This script reads their best checkpoints (DIR/<run>/best_L_R.pt) and their evaluation (benchmarks/results/converge_*.json:
+the realism of reconstructions, by `singleline.evaluate`), and measures on the test drawings:
+- reconstruction: every test drawing encoded (z = mu) and drawn again at --temperature (seeded), timed;
+- chamfer distance between each drawing's points and its reconstruction's (absolute positions, canvas units), averaged
+  over all test drawings, and over the last third of the points of the long ones (> 150 points);
+- late drift, the long-range alignment score: the reconstruction translated so that the centroid of its first third of
+  points lands on the original's, then the chamfer distance between the last thirds. It asks whether the features drawn
+  late (the lips after the eyes) land where the input put them relative to the features drawn early, whatever the
+  offset accumulated on the way; in canvas units and as a share of the drawing's diagonal;
+- the validation loss by position and the training time per step (from the runs' logs).
+
+Writes benchmarks/results/long_range.json, long_range_reconstructions.png (the longest test drawings reconstructed by each
+model), sketchformer_attention.png (the continuous model's pooling weights and last-layer attention over a drawing) and
+look_drawings_tokens.txt (`singleline tokenize` on the same data), and prints a table.
 """
-import argparse, json, os, sys, time, subprocess, tempfile, resource
+import argparse, json, os, sys, time, io, contextlib
 from pathlib import Path
 import numpy as np
 
-from sketch_rnn import prepare, run_sides          # benchmarks/sketch_rnn.py: the same drawings and split as the SketchRNN benchmark
-
 RESULTS = Path(__file__).parent / 'results'
-BINS = [(1, 25), (26, 50), (51, 100), (101, 200)]
+MODELS = {'SketchRNN': ('conditional', 'converge_conditional.json'),
+          'Sketchformer': ('sketchformer_conditional', 'converge_sketchformer_conditional.json'),
+          'Sketchformer tokens': ('sketchformer-tokens_conditional', 'converge_sketchformer-tokens_conditional.json')}
+LONG = 150
 
 
-def child(a, data: Path) -> dict:
-    import torch
-    from singleline.evaluate import evaluate_losses, drawing_stats
-    from singleline.train import make_trainer
-    from singleline.data import load_npz
-    torch.set_num_threads(a.threads)
-    model_config = dict(max_seq_len=200) | (dict(conditional=False) if a.child == 'sketchrnn' else {})
-    t = make_trainer(data, Path(a.tmp) / a.child, a.child, model_config, dict(steps=10**9, progress=False, log_every=0, valid_every=0, sample_every=0, threads=a.threads, seed=0))
-    it = t.batches()
-    t0, steps = time.perf_counter(), 0
-    while time.perf_counter() - t0 < a.budget:
-        t.train_step(next(it)); steps += 1
-    elapsed = time.perf_counter() - t0
-    model = t.raw_model.eval()
-    L = evaluate_losses(model, load_npz(data)['valid'], t.scale, batch_size=1000)     # L_R as training defines it, and by position
-    bins = {b: v for b, v in L['by_position'].items() if b in {f'{lo}-{hi}' for lo, hi in BINS}}
-    s = time.perf_counter()
-    samples = model.sample_drawings(100, temperature=0.4, scale=t.scale, seed=0)
-    t_sample = time.perf_counter() - s
-    return dict(model=a.child, steps=steps, elapsed=elapsed, steps_per_s=steps / elapsed, params=sum(q.numel() for q in model.parameters()),
-                valid_L_R=L['L_R'], valid_L_s=L['L_s'], valid_L_p=L['L_p'], bins=bins,
-                samples=drawing_stats(samples), sample_s=t_sample, valid_drawings=drawing_stats(load_npz(data)['valid']),
-                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+def positions(d) -> np.ndarray:
+    "Absolute positions (n, 2) of a stroke-3 drawing's points."
+    return np.cumsum(np.asarray(d, np.float64)[:, :2], 0)
 
 
-def table(report:dict) -> list:
-    "The benchmark's table, as lines, from its JSON report (`args` and `results`)."
-    a, res = argparse.Namespace(**report['args']), report['results']
-    r, f = res['sketchrnn'], res['sketchformer']
-    lines = []
-    lines.append(f"Unconditional SketchRNN vs Sketchformer-style transformer, CPU, {a.threads} thread(s) each, "
-          f"{'one after the other' if a.sequential else 'both at once'}, {a.budget:.0f} s of training each, batch 100, N_max 200")
-    lines.append(f"{'':34s} {'SketchRNN':>12s} {'Sketchformer':>13s}")
-    rows = [('parameters', 'params', '{:,}'), ('training steps', 'steps', '{}'), ('steps/s', 'steps_per_s', '{:.3f}'),
-            ('valid L_R', 'valid_L_R', '{:.4f}'), ('  L_s (offsets)', 'valid_L_s', '{:.4f}'), ('  L_p (pen)', 'valid_L_p', '{:.4f}')]
-    for name, k, fmt in rows: lines.append(f"{name:34s} {fmt.format(r[k]):>12s} {fmt.format(f[k]):>13s}")
-    lines.append('per real point, by position in the drawing:')
-    for b in r['bins']:
-        lines.append(f"  points {b:>7s}: offset NLL {'':9s} {r['bins'][b]['offset_nll']:>12.3f} {f['bins'][b]['offset_nll']:>13.3f}   ({r['bins'][b]['points']} points)")
-        lines.append(f"  points {b:>7s}: pen cross-entropy {r['bins'][b]['pen_ce']:>12.3f} {f['bins'][b]['pen_ce']:>13.3f}")
-    v = r['valid_drawings']
-    lines.append(f"samples (100, tau 0.4), medians; validation drawings: {v['points']:.0f} points, {v['strokes']:.0f} strokes, end-to-start / diagonal {v['closure']:.2f}")
-    for name, k, fmt in (('  points per drawing', 'points', '{:.0f}'), ('  strokes per drawing', 'strokes', '{:.0f}'), ('  end-to-start / diagonal', 'closure', '{:.2f}')):
-        lines.append(f"{name:34s} {fmt.format(r['samples'][k]):>12s} {fmt.format(f['samples'][k]):>13s}")
-    lines.append(f"{'  sampling time (s)':34s} {r['sample_s']:>12.2f} {f['sample_s']:>13.2f}")
-    return lines
+def chamfer(a, b) -> float:
+    "Symmetric chamfer distance between point sets a (n, 2) and b (m, 2): the mean distance to the nearest point of the other set, both ways, averaged."
+    if len(a) == 0 or len(b) == 0: return float('nan')
+    D = np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1))
+    return float((D.min(1).mean() + D.min(0).mean()) / 2)
+
+
+def long_range_scores(original, drawn) -> dict:
+    "Chamfer overall; for a long drawing, chamfer of the last thirds and the late drift (last thirds after aligning the first thirds' centroids)."
+    P, R = positions(original), positions(drawn) if len(drawn) else np.zeros((0, 2))
+    out = dict(chamfer=chamfer(P, R))
+    if len(P) > LONG and len(R) >= 3:
+        n, m = len(P) // 3, len(R) // 3
+        late_P, late_R = P[len(P) - n:], R[len(R) - m:]
+        shift = P[:n].mean(0) - R[:m].mean(0)
+        diag = float(np.hypot(*(P.max(0) - P.min(0))))
+        out.update(last_third=chamfer(late_P, late_R), late_drift=chamfer(late_P, late_R + shift), diagonal=diag)
+    elif len(P) > LONG: out.update(last_third=float('nan'), late_drift=float('nan'), diagonal=float(np.hypot(*(P.max(0) - P.min(0)))))
+    return out
+
+
+def attention_figure(model, drawing, scale, path):
+    "The continuous Sketchformer's pooling weights over a drawing's points, and its last encoder layer's attention (heads averaged)."
+    import torch, matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from singleline.data import collate_stroke5
+    d = np.asarray(drawing, np.float64)
+    S5, lengths = collate_stroke5([d * [1 / scale, 1 / scale, 1]], model.hp.max_seq_len)
+    maps, a = model.encoder_attention(S5, lengths)
+    n = len(d)
+    w = a[0, 1:n + 1].numpy()                                          # the points' weights (step 0 is the start token)
+    P = positions(d)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
+    ax = axes[0]
+    for i in range(1, n):
+        if d[i - 1, 2] != 1: ax.plot(P[i - 1:i + 1, 0], -P[i - 1:i + 1, 1], color='0.8', lw=1, zorder=1)
+    sc = ax.scatter(P[:, 0], -P[:, 1], c=w, s=8 + 300 * w / w.max(), cmap='viridis', zorder=2)
+    ax.set_aspect('equal'); ax.axis('off'); ax.set_title(f'bottleneck pooling weights over {n} points', fontsize=9)
+    fig.colorbar(sc, ax=ax, fraction=0.04)
+    m = maps[-1][0].mean(0)[:n + 1, :n + 1].numpy()
+    im = axes[1].imshow(m, cmap='magma', vmax=np.quantile(m, 0.995))
+    axes[1].set_title('last encoder layer: attention (mean of heads)', fontsize=9)
+    axes[1].set_xlabel('key: point', fontsize=8); axes[1].set_ylabel('query: point', fontsize=8)
+    fig.colorbar(im, ax=axes[1], fraction=0.04)
+    fig.tight_layout(); fig.savefig(path, dpi=80); plt.close(fig)
+
+
+def reconstructions_figure(originals, drawn: dict, path):
+    import matplotlib; matplotlib.use('Agg')
+    from singleline.display import plot_grid
+    cols = ['original'] + list(drawn)
+    ds, titles = [], []
+    for i, d in enumerate(originals):
+        for c in cols:
+            x = d if c == 'original' else drawn[c][i]
+            ds.append(x if len(x) >= 2 else np.zeros((2, 3))); titles.append(f'{c} ({len(x)})' if i == 0 else f'{len(x)} points')
+    fig = plot_grid(ds, ncols=len(cols), titles=titles, size=1.9)
+    fig.savefig(path, dpi=72)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--budget', type=float, default=600, help='training wall-clock seconds per model (default 600)')
-    p.add_argument('--threads', type=int, default=1, help='torch CPU threads for each (default 1: the 2 cores are shared)')
-    p.add_argument('--sequential', action='store_true', help='train one after the other (default: both at once)')
-    p.add_argument('--child', choices=['sketchrnn', 'sketchformer'], help=argparse.SUPPRESS)
-    p.add_argument('--data', help=argparse.SUPPRESS)
-    p.add_argument('--tmp', help=argparse.SUPPRESS)
+    p.add_argument('--out', default='/work/runs/converge', help="converge.py's --out folder holding the runs and look_drawings.npz")
+    p.add_argument('--threads', type=int, default=2, help='torch threads for reconstruction (default 2)')
+    p.add_argument('--temperature', type=float, default=0.1, help='temperature of the reconstructions (default 0.1)')
+    p.add_argument('--n-show', type=int, default=6, help='long drawings shown reconstructed side by side (default 6)')
     a = p.parse_args()
-    if a.child:
-        print('RESULT ' + json.dumps(child(a, Path(a.data)))); return
-    tmp = Path(tempfile.mkdtemp())
-    data = prepare(tmp)
-    env = {**os.environ, 'SINGLELINE_QUIET': '1', 'OMP_NUM_THREADS': str(a.threads)}
-    cmds = {m: [sys.executable, __file__, '--child', m, '--data', str(data), '--tmp', str(tmp), '--budget', str(a.budget), '--threads', str(a.threads)]
-            for m in ('sketchrnn', 'sketchformer')}
-    res = run_sides(cmds, env, a.sequential)
+    import torch
+    from singleline.train import load_run
+    from singleline.data import load_npz
+    from singleline.sketch_rnn import reconstruct
+    from singleline.sketchformer import tokenize_command
+    sys.path.insert(0, str(Path(__file__).parent))
+    from converge import curves
     from readme import machine
-    report = dict(args=vars(a), machine=machine(), results=res)
-    print('\n'.join(table(report)))
+    torch.set_num_threads(a.threads)
+    out = Path(a.out)
+    data = out / 'look_drawings.npz'
+    test = [np.asarray(d, np.float64) for d in load_npz(data)['test'] if len(d) <= 250]
+    long_idx = [i for i, d in enumerate(test) if len(d) > LONG]
+    results, drawn = {}, {}
+    for name, (run, report) in MODELS.items():
+        rp = RESULTS / report
+        if not (out / run / 'best_L_R.pt').exists() or not rp.exists(): sys.exit(f"{name}: train it first ({out / run} and {rp})")
+        model, ck = load_run(out / run / 'best_L_R.pt')
+        t0 = time.perf_counter()
+        rec = reconstruct(model, test, ck['scale'], temperature=a.temperature, seed=0)
+        seconds = time.perf_counter() - t0
+        drawn[name] = rec
+        scores = [long_range_scores(d, r) for d, r in zip(test, rec)]
+        longs = [scores[i] for i in long_idx]
+        ev = json.loads(rp.read_text())['results']['conditional']
+        c = curves(out / run)
+        best = min(c['valid'], key=lambda v: v['L_R'])
+        rec_real = ev['evaluation']['reconstructions']
+        results[name] = dict(
+            run=str(out / run), step=ck['step'], parameters=sum(p.numel() for p in model.parameters()),
+            steps=ev['steps'], minutes=ev['minutes'], stopped=ev['stopped'], best_step=best['step'], best_valid_L_R=best['L_R'],
+            minutes_per_100_steps=100 * ev['minutes'] / max(ev['steps'], 1),
+            test_losses=ev['evaluation']['losses'], loss_unit='token cross-entropy (nats per token)' if 'tokens' in name else 'L_R (nats, SketchRNN units)',
+            reconstruct_s=seconds, reconstruct_points=int(sum(len(r) for r in rec)),
+            chamfer=float(np.nanmean([s['chamfer'] for s in scores])),
+            last_third=float(np.nanmean([s['last_third'] for s in longs])), late_drift=float(np.nanmean([s['late_drift'] for s in longs])),
+            late_drift_share=float(np.nanmean([s['late_drift'] / s['diagonal'] for s in longs])),
+            recon_points_median=float(np.median([len(r) for r in rec])), recon_ended=float(np.mean([len(r) < 250 for r in rec])),
+            realism={t: dict(c2st=v['c2st'], frechet=v['frechet']) for t, v in rec_real.items()},
+            reference=ev['evaluation']['reference'])
+        if name == 'Sketchformer':
+            attention_figure(model, test[long_idx[0]], ck['scale'], RESULTS / 'sketchformer_attention.png')
+    order = sorted(long_idx, key=lambda i: -len(test[i]))[:a.n_show]
+    reconstructions_figure([test[i] for i in order], {k: [v[i] for i in order] for k, v in drawn.items()}, RESULTS / 'long_range_reconstructions.png')
+    with contextlib.redirect_stdout(io.StringIO()) as tok_out:
+        tokenize_command([str(data), '--vocab', '1000', '--out', str(out / 'tok.npz')])
+    (RESULTS / 'look_drawings_tokens.txt').write_text(tok_out.getvalue().replace(str(out / 'tok.npz'), 'tok.npz').replace(str(data), 'look_drawings.npz'))
+    report = dict(args=vars(a), machine=machine(), data=str(data), test_drawings=len(test), long_drawings=len(long_idx), results=results)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / 'long_range.json').write_text(json.dumps(report, indent=1))
-    print(f"wrote {RESULTS / 'long_range.json'}")
+    print('\n'.join(table(report)))
+
+
+def table(report: dict) -> list:
+    res = report['results']
+    names = list(res)
+    row = lambda label, f: f"{label:44}" + ''.join(f"{f(res[n]):>20}" for n in names)
+    fmt = lambda x, d=2: '-' if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{d}f}"
+    lines = [f"Long-range structure on {report['test_drawings']} test drawings ({report['long_drawings']} longer than {LONG} points); "
+             f"reconstructions at temperature {report['args']['temperature']}",
+             f"{'':44}" + ''.join(f"{n:>20}" for n in names),
+             row('parameters', lambda r: f"{r['parameters']:,}"),
+             row('steps to the best validation loss', lambda r: str(r['best_step'])),
+             row('minutes per 100 steps (shared machine)', lambda r: fmt(r['minutes_per_100_steps'], 1)),
+             row('best validation loss', lambda r: fmt(r['best_valid_L_R'], 3)),
+             row('test loss (tokens: nats per token)', lambda r: fmt(r['test_losses'].get('L_R'), 3))]
+    for b in ('1-25', '26-50', '51-100', '101-200', '201-400'):
+        lines.append(row(f'  per-point loss, points {b}', lambda r, b=b: fmt(r['test_losses']['by_position'].get(b, {}).get('offset_nll', float('nan')) + r['test_losses']['by_position'].get(b, {}).get('pen_ce', 0.), 3)))
+    lines += [row('reconstruction chamfer, all (canvas units)', lambda r: fmt(r['chamfer'])),
+              row(f'  last third of long drawings', lambda r: fmt(r['last_third'])),
+              row('late drift, long drawings (canvas units)', lambda r: fmt(r['late_drift'])),
+              row('  as a share of the diagonal', lambda r: fmt(r['late_drift_share'], 3)),
+              row('reconstructions: median points', lambda r: fmt(r['recon_points_median'], 0)),
+              row('reconstruct the test set (s)', lambda r: fmt(r['reconstruct_s'], 1))]
+    for t in ('0.1', '0.5', '1.0'):
+        lines.append(row(f'reconstructions C2ST at tau {t} (real 0.5)', lambda r, t=t: fmt(r['realism'].get(t, {}).get('c2st'))))
+    lines.append(row('lowest reconstruction Fréchet distance', lambda r: fmt(min(v['frechet'] for v in r['realism'].values() if v['frechet'] is not None), 3)))
+    lines.append(row('  real vs real', lambda r: fmt(r['reference']['frechet'], 3)))
+    return lines
 
 
 if __name__ == '__main__':
