@@ -24,6 +24,8 @@ BENCHMARKS = [
      "the offline page CNN's probe and k-means filters on a synthetic sketchbook, and `embed_pages` from files against the bare forward pass over the same decoded batches (page CNN, resnet18, open_clip ViT-B-32)"),
     ('clustering.json', 'clustering', 'Clustering drawings',
      "the offline drawing CNN (SimCLR on the drawings themselves) with k-means against k-means on raw 48-pixel rasters after PCA, on synthetic drawings mixed with distractors (handwriting, ruled notes, fragments, hatching) and on the shared real drawings with synthetic distractors"),
+    ('prepare.json', 'prepare', '`singleline prepare`: resumable, incremental, nothing lost',
+     "start-up of the commands, a second run with nothing changed against the first (the old `prepare` redid everything: a fresh folder's run), kill -9 at random moments then the same command against an uninterrupted run, the bad-input corpus, and pages per second and peak memory as the number of pages grows"),
     ('augment.json', 'augment', 'Augmentation against a training step',
      "`singleline.augment` on a batch of 100 real drawings against the original project's SketchRNN augmentation (`singleline_models`) and one SketchRNN training step on CPU"),
 ]

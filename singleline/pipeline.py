@@ -169,6 +169,7 @@ class _Workers:
             except BrokenProcessPool: return job[1], 'failed', "the process reading this page died (a crash in a library, or out of memory)", 0., None, None
     def run(self, jobs, total:int, desc:str):
         "Yield the results of `jobs` (an iterable of job tuples) as they finish, with a progress bar."
+        if not total: return                               # nothing to do: no bar (and no tqdm to import)
         from concurrent.futures import wait, FIRST_COMPLETED
         from concurrent.futures.process import BrokenProcessPool
         from singleline.pipeline import _page_job          # the module's function, which a spawned worker can import
@@ -214,7 +215,9 @@ def _page_names(files:list, scans:list) -> list:
             if f.parent == d: return f.name
         return f.name
     names = [name(f) for f in files]
-    return [n if names.count(n) == 1 else str(f) for n, f in zip(names, files)]
+    from collections import Counter
+    count = Counter(names)
+    return [n if count[n] == 1 else str(f) for n, f in zip(names, files)]
 
 def _remove_temporary(out:Path):
     "Remove what a killed run left half-written: the hidden temporary files of `atomic_write` (`.NAME.XXXX.tmp`) in `out` and `out/svg`."
@@ -505,18 +508,20 @@ def report_html(r:_Run, path, scans:str, splits:dict=None, kept:dict=None, most:
     m = r.m
     alive = set(r.alive)
     order = [s for s in (*PAGE_STAGES, 'dataset', 'clusters') if s in r.counts]
-    rows = ''.join(f"<tr><td>{s}</td><td>{c.pages}</td><td>{c.ran}</td><td>{c.ok}</td><td>{c.dropped}</td><td>{c.failed}</td><td>{c.seconds:.1f}</td></tr>"
+    rows = ''.join(f"<tr><td>{s}</td><td>{c.pages}</td><td>{c.ok}</td><td>{c.dropped}</td><td>{c.failed}</td></tr>"
                    for s, c in ((s, r.counts[s]) for s in order))
-    parts = [f"<h1>singleline prepare</h1><p>{html.escape(str(scans))} → {html.escape(str(r.out))}; "
-             f"{r.changes['new']} new, {r.changes['changed']} changed, {r.changes['unchanged']} unchanged pages, {r.changes['gone']} gone since the last run. "
-             f"Settings: <code>prepare.toml</code>; every page and drawing: <code>manifest.sqlite</code>.</p>",
-             "<h2>Stages</h2><table><tr><th>stage</th><th>pages</th><th>ran now</th><th>went on</th><th>dropped</th><th>failed</th><th>seconds now</th></tr>"
+    parts = [f"<h1>singleline prepare</h1><p>{html.escape(str(scans))} → {html.escape(str(r.out))}. "
+             f"Settings: <code>prepare.toml</code>; every page, stage and drawing: <code>manifest.sqlite</code>.</p>",
+             "<h2>Stages</h2><table><tr><th>stage</th><th>pages</th><th>went on (dataset: drawings)</th><th>dropped</th><th>failed</th></tr>"
              + rows + "</table>"]
     if splits: parts.append("<p>dataset.npz: " + ', '.join(f"{s} {len(d)}" for s, d in splits.items()) + " drawings"
                             + (("; kept.npz: " + ', '.join(f"{s} {len(d)}" for s, d in kept.items())) if kept else '') + "</p>")
     if r.skipped.skipped:
         parts.append(f"<h2>Skipped files and failed pages ({len(r.skipped.skipped)})</h2><table><tr><th>file</th><th>reason</th></tr>"
                      + ''.join(f"<tr><td>{html.escape(n)}</td><td>{html.escape(w)}</td></tr>" for n, w in r.skipped.skipped) + "</table>")
+    if getattr(r, 'notes', None):
+        parts.append(f"<h2>Pages read with a note ({len(r.notes)})</h2><table><tr><th>file</th><th>note</th></tr>"
+                     + ''.join(f"<tr><td>{html.escape(n)}</td><td>{html.escape(w)}</td></tr>" for n, w in r.notes) + "</table>")
     dropped = [(row['name'], row['stage'], row['reason'], row['thumb']) for row in m.all(
         "SELECT s.name, s.stage, s.reason, p.thumb FROM stages s JOIN pages p ON p.name = s.name WHERE s.outcome = 'dropped' AND p.seen = ? ORDER BY s.name", m.run)
         if row['name'] in r.key and r.key[row['name']].get(row['stage']) == m.stage(row['name'], row['stage'])['key']]
@@ -531,16 +536,20 @@ def report_html(r:_Run, path, scans:str, splits:dict=None, kept:dict=None, most:
     out_of = [d for d in shown if d['kept'] == 0]
     if out_of: parts.append(f"<h2>Drawings left out by the clusters</h2><div class='g'>" + ''.join(
         _fig(strokes_svg(unpack_arrays(d['data'])[0]), f"{d['name']} #{d['idx']}: {d['reason']}") for d in out_of[:most]) + '</div>')
-    examples = [n for n in kept_pages if m.stage(n, 'join')][:4]
+    traced = {row['name']: json.loads(row['info'])['strokes'] for n in kept_pages[:400]                  # the pages with most traced strokes
+              for row in m.all("SELECT name, info FROM stages WHERE name = ? AND stage = 'strokes'", n) if row['info']}
+    examples = sorted(traced, key=lambda n: -traced[n])[:4]
     if examples:
         ex = []
         for n in examples:
             before, after = unpack_arrays(r.result(n, 'strokes')), unpack_arrays(r.result(n, 'join'))
-            ex.append(_fig(strokes_svg(before, 220, True), f"{n}: {len(before)} traced strokes") + _fig(strokes_svg(after, 220, True), f"joined: {len(after)} strokes"))
-        parts.append("<h2>Before and after joining</h2><div class='g'>" + ''.join(ex) + '</div>')
+            ex.append("<div class='pair'>" + _fig(strokes_svg(before, 220, True), f"{n}: {len(before)} traced strokes")
+                      + _fig(strokes_svg(after, 220, True), f"joined: {len(after)} strokes") + "</div>")
+        parts.append("<h2>Before and after joining</h2><p>Each stroke in its own colour.</p><div class='g'>" + ''.join(ex) + '</div>')
     style = ("body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
              ".g{display:flex;flex-wrap:wrap;gap:6px}figure{margin:0;width:min-content}figure img,figure svg{border:1px solid #ddd;background:#fff}"
-             "figcaption{font-size:11px;max-width:220px;min-width:96px;word-wrap:break-word}.none{width:96px;height:96px;background:#eee}")
+             "figcaption{font-size:11px;max-width:220px;min-width:96px;word-wrap:break-word}.none{width:96px;height:96px;background:#eee}"
+             ".pair{display:flex;gap:4px;margin-right:16px}")
     with atomic_write(path, 'w', encoding='utf-8') as f:
         f.write(f"<!doctype html><html><head><meta charset='utf-8'><title>singleline prepare</title><style>{style}</style></head><body>{''.join(parts)}</body></html>")
     return Path(path)
@@ -563,6 +572,7 @@ class Prepared:
     html: Path = None             # report.html
     kept: Path = None             # with `labels`: the .npz of the included clusters' drawings
     kept_counts: dict = None      # with `labels`: {split: (kept, of)}
+    notes: list = field(default_factory=list)    # (page, note): pages read in an unusual form (a JPEG named .png, an animated GIF's first frame)
 
 def _check_labels_file(labels):
     "Refuse a labels file that cannot be used before any work is done (`clustering.keep_clusters` checks it again)."
@@ -593,10 +603,16 @@ def prepare(scans,                    # image files and/or folders of scans
     t_start = time.time()
     with Manifest(out/'manifest.sqlite') as m:
         m.start_run(_config_dict(cfg))
-        with atomic_write(out/'prepare.toml', 'w') as f: f.write(config_toml(cfg))
+        toml = config_toml(cfg)
+        if not (out/'prepare.toml').is_file() or (out/'prepare.toml').read_text(encoding='utf-8') != toml:
+            with atomic_write(out/'prepare.toml', 'w', encoding='utf-8') as f: f.write(toml)
         workers = _Workers(cfg.jobs)
         r = _Run(m, cfg, out, workers)
-        r.skipped.skipped += listing.skipped
+        folders = [shown_path(s).rstrip('/') + '/' for s in scans if Path(s).is_dir()]
+        for n, why in listing.skipped:                                    # named as pages are: relative to their folder
+            n = next((n[len(f):] for f in folders if n.startswith(f)), n)
+            r.skipped.skip(n, why)
+            m.db.execute('INSERT OR REPLACE INTO problems VALUES (?, ?, ?)', (n, why, m.run))
         done = on_stage or (lambda stage: None)
         try:
             r.ingest(files, names); done('ingest')
@@ -609,15 +625,21 @@ def prepare(scans,                    # image files and/or folders of scans
             r.stage('split', 'join', {'iou': cfg.iou, 'min_area': cfg.min_area, 'max_len': cfg.join.max_len, 'too_long': cfg.join.too_long},
                     lambda n: (r.result(n, 'join'), cfg.iou, cfg.min_area, cfg.join.max_len, cfg.join.too_long, n)); done('split')
         finally: workers.close()
-        splits, drawings, pages, kept, _ = _dataset(r); done('dataset')
+        splits, drawings, pages, kept, dkey = _dataset(r); done('dataset')
         blank = [n for n in r.key if 'vectorize' in r.key[n] and (s := r._status(n, 'vectorize')) and s['outcome'] == 'dropped' and s['key'] == r.key[n]['vectorize']]
         steps = [[StepReport(**x) for x in json.loads(row['info'])['steps']] for row in m.all(
                  "SELECT info FROM stages WHERE stage = 'join' AND run = ? AND info IS NOT NULL", m.run)]
         r.skipped.done = len(set(pages))
-        html = report_html(r, out/'report.html', ', '.join(map(str, scans)), splits, kept)
+        r.notes = [(row['name'], json.loads(row['info'])['note']) for row in m.all(
+                   "SELECT name, info FROM stages WHERE stage = 'ingest' AND outcome = 'ok' AND info IS NOT NULL ORDER BY name") if row['name'] in r.key]
+        html = out/'report.html'
+        rkey = chain_key(dkey, m.output_key('kept.npz') or '', settings_hash(r.skipped.skipped), settings_hash(r.notes),
+                         settings_hash([(s, c.pages, c.ok, c.dropped, c.failed) for s, c in r.counts.items()]))
+        if m.output_key('report.html') != rkey or not html.is_file():         # written when what it shows changed
+            report_html(r, html, ', '.join(map(str, scans)), splits, kept); m.put_output('report.html', rkey)
         res = Prepared(out/'dataset.npz' if splits else None, out/'svg', drawings, pages, r.skipped, sorted(blank), sum_reports(steps) if steps else [],
                        {s: round(c.seconds, 1) for s, c in r.counts.items()}, r.counts, r.changes, m.path, html)
-        res.seconds['total'] = round(time.time() - t_start, 1)
+        res.seconds['total'], res.notes = round(time.time() - t_start, 1), r.notes
         if kept is not None:
             res.kept, res.kept_counts = out/'kept.npz', {s: (len(kept[s]), len(splits[s])) for s in splits}
         m.finish_run({'seconds': res.seconds, 'counts': {s: asdict(c) for s, c in r.counts.items()}, 'changes': r.changes,
@@ -642,7 +664,11 @@ def summary(p:Prepared, most:int=12) -> str:
         lines.append(f"{len(sk)} files skipped:")
         lines += [f"  {n}: {w}" for n, w in sk[:most]]
         if len(sk) > most: lines.append(f"  ... and {len(sk) - most} more in {p.html}")
-    if p.blank: lines.append(f"{len(p.blank)} blank pages (nothing traced)")
+    if p.notes:
+        lines.append(f"{len(p.notes)} pages read with a note:")
+        lines += [f"  {n}: {w}" for n, w in p.notes[:most // 2]]
+        if len(p.notes) > most // 2: lines.append(f"  ... and {len(p.notes) - most // 2} more in {p.html}")
+    if p.blank: lines.append(f"{len(p.blank)} blank pages (nothing traced): {', '.join(p.blank[:8])}" + (' ...' if len(p.blank) > 8 else ''))
     lines.append(f"report: {p.html}   manifest: {p.manifest}   ({p.seconds.get('total', 0):.1f} s)")
     return '\n'.join(lines)
 
