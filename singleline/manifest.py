@@ -15,7 +15,8 @@ __all__ = ['SCHEMA', 'settings_hash', 'chain_key', 'pack_arrays', 'unpack_arrays
 # %% ../nbs/92_manifest.ipynb #37d32c3a
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (name TEXT PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, hash TEXT,
-    book INTEGER, page INTEGER, format TEXT, width INTEGER, height INTEGER, thumb BLOB, seen INTEGER);
+    book INTEGER, page INTEGER, format TEXT, width INTEGER, height INTEGER, thumb BLOB, seen INTEGER,
+    reached TEXT, outcome TEXT, reason TEXT);
 CREATE TABLE IF NOT EXISTS stages (name TEXT, stage TEXT, key TEXT, outcome TEXT, reason TEXT, seconds REAL, result BLOB,
     info TEXT, run INTEGER, PRIMARY KEY (name, stage));
 CREATE TABLE IF NOT EXISTS drawings (name TEXT, idx INTEGER, hash TEXT, points INTEGER, strokes INTEGER, data BLOB,
@@ -58,7 +59,7 @@ def unpack_arrays(blob:bytes) -> list:
     return np.split(rows, np.cumsum(n)[:-1]) if len(n) else []
 
 # %% ../nbs/92_manifest.ipynb #a864d608
-_PAGE_FIELDS = ('path', 'size', 'mtime_ns', 'hash', 'book', 'page', 'format', 'width', 'height', 'thumb', 'seen')
+_PAGE_FIELDS = ('path', 'size', 'mtime_ns', 'hash', 'book', 'page', 'format', 'width', 'height', 'thumb', 'seen', 'reached', 'outcome', 'reason')
 
 class Manifest:
     "The SQLite record of a `prepare` folder: pages, their stages, drawings, settings, outputs and runs."
@@ -89,7 +90,7 @@ class Manifest:
         return self.db.execute(sql, args).fetchall()
 
     def put_page(self, name:str, **fields):
-        "Insert or update the row of page `name` (fields among `path, size, mtime_ns, hash, book, page, format, width, height, thumb, seen`)."
+        "Insert or update the row of page `name` (fields among `path, size, mtime_ns, hash, book, page, format, width, height, thumb, seen, reached, outcome, reason`)."
         bad = set(fields) - set(_PAGE_FIELDS)
         if bad: raise ValueError(f"unknown page fields {bad}")
         self.db.execute('INSERT INTO pages (name) VALUES (?) ON CONFLICT(name) DO NOTHING', (name,))

@@ -31,11 +31,11 @@ def _all_cores() -> int: return os.cpu_count() or 1
 @dataclass
 class PrepareConfig:
     "Settings of `prepare`, stage by stage (distances on the 200 canvas unless said)."
-    jobs: int = field(default_factory=_all_cores)  # processes running the page stages (default: every core)
+    jobs: int = field(default_factory=_all_cores)  # processes running the page stages: the default is this machine's cores
     min_side: int = 64              # ingest: refuse images whose shorter side has fewer pixels than this (icons, 1-pixel files)
     max_aspect: float = 8.          # ingest: refuse images more than this many times longer than wide (strips, panoramas)
     rules: str = None               # filter: page rules JSON (singleline cluster or filter, clusters or a probe); only the pages of the classes it includes go on
-    embedder: str = None            # filter: what embeds the pages for the rules: a page-CNN checkpoint (singleline embed-train) or an open_clip MODEL:PRETRAINED (default: the open_clip model the rules name)
+    embedder: str = None            # filter: what embeds the pages for the rules: a page-CNN checkpoint (singleline embed-train) or an open_clip MODEL:PRETRAINED; None: the open_clip model the rules name
     backend: Literal['skeleton', 'autotrace'] = 'skeleton'   # vectorize: 'skeleton' (ours) or 'autotrace'
     vectorize: object = field(default_factory=_default_vectorize)  # vectorize: `vectorize.VectorizeConfig` (the [vectorize] table of a config file)
     total_n: int = 1500             # strokes: point budget when reading a page's SVG (shared by its drawings)
@@ -246,7 +246,7 @@ class _Run:
     "One run of `prepare`: the manifest, the keys of every page, the pages still going on, and the counts per stage."
     def __init__(self, m:Manifest, cfg:PrepareConfig, out:Path, workers):
         self.m, self.cfg, self.out, self.workers = m, cfg, out, workers
-        self.key, self.path, self.stat, self.alive, self.counts = {}, {}, {}, [], {}
+        self.key, self.path, self.stat, self.alive, self.counts, self.stopped = {}, {}, {}, [], {}, {}
         self.skipped = BatchReport()            # files that are not pages (listing) and pages that failed, with reasons
         self.changes = dict(new=0, changed=0, unchanged=0, gone=0)
 
@@ -280,6 +280,7 @@ class _Run:
             if s['outcome'] == 'ok': count.ok += 1; going.append(name)
             elif s['outcome'] == 'dropped': count.dropped += 1
             else: count.failed += 1; self.skipped.skip(name, f"{s['reason']} ({stage})")
+            if s['outcome'] != 'ok': self.stopped[name] = (stage, s['outcome'], s['reason'])
         self.alive = going
 
     def ingest(self, files:list, names:list):
@@ -626,6 +627,10 @@ def prepare(scans,                    # image files and/or folders of scans
                     lambda n: (r.result(n, 'join'), cfg.iou, cfg.min_area, cfg.join.max_len, cfg.join.too_long, n)); done('split')
         finally: workers.close()
         splits, drawings, pages, kept, dkey = _dataset(r); done('dataset')
+        with m.transaction():                                              # where each page got to
+            for n in r.key:
+                stage, outcome, reason = r.stopped.get(n, ('split', 'ok', None))
+                m.put_page(n, reached=stage, outcome=outcome, reason=reason)
         blank = [n for n in r.key if 'vectorize' in r.key[n] and (s := r._status(n, 'vectorize')) and s['outcome'] == 'dropped' and s['key'] == r.key[n]['vectorize']]
         steps = [[StepReport(**x) for x in json.loads(row['info'])['steps']] for row in m.all(
                  "SELECT info FROM stages WHERE stage = 'join' AND run = ? AND info IS NOT NULL", m.run)]
