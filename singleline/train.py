@@ -39,7 +39,9 @@ class TrainConfig:
     steps: int = 10_000               # optimisation steps in all; a resumed run continues up to this
     batch_size: int = None            # drawings per step across all processes; None: the model's hp.batch_size
     grad_clip: float = None           # clip the gradients' global norm; None: the model's hp.grad_clip (0: no clipping)
-    valid_every: int = 500            # steps between validations (0: never)
+    valid_every: int = 100            # steps between validations (0: never)
+    best_metric: str = 'L_R'          # the validation metric that picks RUN/best.pt and stops early: 'L_R' (reconstruction; the annealed KL weight does not move it) or 'loss' (the objective)
+    patience: int = 6                 # stop when best_metric has not improved for this many validations in a row (0: train all the steps)
     log_every: int = 10               # steps between log rows (means over the steps since the last row)
     sample_every: int = 1000          # steps between sample grids (0: never)
     sample_n: int = 16                # drawings per sample grid
@@ -178,7 +180,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler('cuda') if self.amp_dtype == torch.float16 else None
         if self.world > 1:
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
-        self.step, self.epoch, self.batch_in_epoch, self.bad_steps, self.best_valid = 0, 0, 0, 0, math.inf
+        self.step, self.epoch, self.batch_in_epoch, self.bad_steps, self.best_valid, self.since_best = 0, 0, 0, 0, math.inf, 0
+        self.stopped_early = False
         self.callbacks, self.metrics, self.valid_metrics = {}, {}, {}
 
     # -- callbacks (minGPT) ----------------------------------------------------------------------------------------
@@ -207,7 +210,7 @@ def state_dict(self:Trainer) -> dict:
                 train_config=asdict(self.config), model=m.state_dict(), optimizer=self.optimizer.state_dict(),
                 scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict() if self.scaler else None,
                 step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch, bad_steps=self.bad_steps,
-                best_valid=self.best_valid, rng=rngs, world=self.world, scale=self.scale, meta=self.meta,
+                best_valid=self.best_valid, since_best=self.since_best, rng=rngs, world=self.world, scale=self.scale, meta=self.meta,
                 torch_version=str(torch.__version__))
 
 @patch
@@ -222,6 +225,7 @@ def load_state_dict(self:Trainer, ck:dict):
     if self.scaler and ck.get('scaler'): self.scaler.load_state_dict(ck['scaler'])
     self.step, self.epoch, self.batch_in_epoch = ck['step'], ck['epoch'], ck['batch_in_epoch']
     self.bad_steps, self.best_valid, self.scale = ck['bad_steps'], ck['best_valid'], ck['scale']
+    self.since_best = int(ck.get('since_best', 0))                          # absent from checkpoints made before early stopping
     rngs = ck['rng']
     if len(rngs) == self.world: _set_rng_state(rngs[self.rank])
     else:
@@ -301,7 +305,9 @@ def validate(self:Trainer) -> dict:
             count += len(items)
     m.train(was)
     self.valid_metrics = self._reduce_means(sums, count)
-    if self.valid_metrics.get('loss', math.inf) < self.best_valid: self.best_valid = self.valid_metrics['loss']
+    v = self.valid_metrics.get(self.config.best_metric, self.valid_metrics.get('loss', math.inf))
+    if v < self.best_valid: self.best_valid, self.since_best = v, 0
+    else: self.since_best += 1                                              # validations in a row without a better one
     return self.valid_metrics
 
 # %% ../nbs/80_train.ipynb #d165c2cb
@@ -364,6 +370,8 @@ def run(self:Trainer, steps:int=None) -> 'Trainer':
         if c.valid_every and (self.step % c.valid_every == 0 or last):
             with self._sample_rng(): self.validate()
             self.trigger('on_valid_end')
+            if c.patience and self.since_best >= c.patience and not last:  # early stopping: best.pt holds the best model
+                self.stopped_early, total, last = True, self.step, True
         if c.sample_every and self.step % c.sample_every == 0 and self.is_main:
             with self._sample_rng(): self.trigger('on_sample')
         if self.run_dir is not None and (last or (c.save_every and self.step % c.save_every == 0)): self.save()
@@ -445,13 +453,9 @@ class SampleGrid:
         t.last_grid = grid_image(drawings)
 
 class BestCheckpoint:
-    "Copy the checkpoint to RUN/best.pt whenever the validation loss improves."
-    def __init__(self): self.best = math.inf
+    "Copy the checkpoint to RUN/best.pt whenever the validation metric `TrainConfig.best_metric` improves."
     def on_valid_end(self, t:Trainer):
-        v = t.valid_metrics.get('loss', math.inf)
-        if v < self.best:
-            self.best = v
-            t.save(t.run_dir / 'best.pt')
+        if t.since_best == 0: t.save(t.run_dir / 'best.pt')
 
 def default_callbacks(t:Trainer, resume_step:int=None) -> Trainer:
     "CSV and TensorBoard logs, sample grids and the best checkpoint, on process 0 of a trainer with a run folder."
@@ -462,7 +466,7 @@ def default_callbacks(t:Trainer, resume_step:int=None) -> Trainer:
         cbs += [CSVLogger(t.run_dir, resume_step), SampleGrid()]
         if t.config.tensorboard: cbs.append(TensorBoardLogger(t.run_dir, resume_step))
     for cb in cbs:
-        if isinstance(cb, BestCheckpoint): cb.best = t.best_valid
+
         for ev in ('on_log', 'on_valid_end', 'on_sample', 'on_train_end', 'on_checkpoint', 'on_step_end'):
             if hasattr(cb, ev): t.add_callback(ev, getattr(cb, ev))
     return t
@@ -575,6 +579,7 @@ def train_command(argv:list) -> int:
     if t.is_main:
         v = t.valid_metrics
         print(f"step {t.step}: " + (f"validation loss {v['loss']:.4f}; " if v else '') + f"checkpoint {Path(a.out) / CHECKPOINT}")
+        if t.stopped_early: print(f"stopped early: validation {t.config.best_metric} has not improved for {t.config.patience} validations; the best, {t.best_valid:.4f}, is in {Path(a.out) / 'best.pt'}")
     d = _dist()
     if d is not None: d.destroy_process_group()
     return 0
