@@ -4,14 +4,15 @@ One run measures, on synthetic sketchbooks (`scans.write_sketchbook`, drawing pa
 
 1. start-up: `singleline --help`, `singleline join --help`, `singleline prepare --help` (median of 5 runs of the
    console script, wall seconds) and whether each imported torch;
-2. a second run with nothing changed against the first (the old `prepare` redid all the work on every run: its
-   cost is the first run's), then one joining setting changed and one page added;
+2. on 40 pages of the demo's size (1500×2000): a second run with nothing changed against the first (the old
+   `prepare` redid all the work on every run: its cost is a fresh folder's run), then one joining setting changed and
+   one page added;
 3. `--trials` runs killed with `kill -9` at random moments (uniform over the uninterrupted run's duration), each
    started again: the rerun must exit 0 and give exactly the uninterrupted run's dataset (same arrays, same splits),
    and no hidden temporary file may be left;
 4. the bad-input corpus (`pipeline.write_bad_scans`, 16 kinds, plus a page removed while the run is going): what
    became of each file, and the exit codes (0 with some pages skipped, 2 when nothing can be used);
-5. scaling: `--scale` books (copies of 50 synthetic pages, each made distinct by bytes after the JPEG's end, so
+5. scaling: `--scale` books of 600×800 pages (copies of 50 synthetic pages, each made distinct by bytes after the JPEG's end, so
    every page is hashed, decoded and traced): pages per second per stage, wall time, and the peak memory of the
    main process and of the whole process tree (main + workers), sampled from /proc every 0.1 s.
 
@@ -42,8 +43,8 @@ def run_cli(args, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(CLI + list(map(str, args)), capture_output=True, text=True, env=ENV, **kw)
 
 
-def book(folder:Path, pages:int, seed:int=0, jobs:int=2) -> Path:
-    scans.write_sketchbook(folder, pages=pages, seed=seed, kinds='drawing', width=600, height=800, progress=False, workers=jobs)
+def book(folder:Path, pages:int, seed:int=0, jobs:int=2, size=(600, 800)) -> Path:
+    scans.write_sketchbook(folder, pages=pages, seed=seed, kinds='drawing', width=size[0], height=size[1], progress=False, workers=jobs)
     return folder
 
 
@@ -68,14 +69,14 @@ def startup(repeats:int=5) -> dict:
 
 
 # ---------------------------------------------------------------- 2. reruns
-def reruns(tmp:Path, pages:int, jobs:int) -> dict:
-    src = book(tmp / 'rerun-scans', pages, seed=1, jobs=jobs)
+def reruns(tmp:Path, pages:int, jobs:int, size) -> dict:
+    src = book(tmp / 'rerun-scans', pages, seed=1, jobs=jobs, size=size)
     out, res = tmp / 'rerun-out', {}
     for what, extra in (('first run', []), ('second run, nothing changed', []), ('join merge 15 → 10', ['--merge', '10'])):
         t = time.perf_counter(); p = run_cli(['prepare', src, '--out', out, '--jobs', jobs, *extra]); dt = time.perf_counter() - t
         assert p.returncode == 0, p.stderr
         res[what] = dict(seconds=dt, ran=ran_counts(out))
-    scans.write_sketchbook(tmp / 'extra', pages=1, seed=99, kinds='drawing', width=600, height=800, progress=False)
+    scans.write_sketchbook(tmp / 'extra', pages=1, seed=99, kinds='drawing', width=size[0], height=size[1], progress=False)
     shutil.move(tmp / 'extra' / 'sb44p001.jpg', src / 'sb45p001.jpg')
     t = time.perf_counter(); p = run_cli(['prepare', src, '--out', out, '--jobs', jobs, '--merge', '10']); dt = time.perf_counter() - t
     assert p.returncode == 0, p.stderr
@@ -216,7 +217,7 @@ def table(report:dict) -> list:
     L = ['start-up (median wall s of the console script)           torch imported']
     for k, v in r['startup'].items(): L.append(f"  {k:<28} {v['median_s']:6.2f} s                  {v['torch']}")
     L.append('')
-    L.append(f"reruns on {report['args']['pages']} pages (wall s of the command; stages that ran, in pages)")
+    L.append(f"reruns on {report['args']['pages']} pages of {report['args']['size'][0]}×{report['args']['size'][1]} px (wall s of the command; stages that ran, in pages)")
     for k, v in r['reruns'].items():
         if isinstance(v, dict): L.append(f"  {k:<56} {v['seconds']:6.2f} s  {' '.join(f'{s} {n}' for s, n in v['ran'].items())}")
     L.append(f"  second run / first run: {r['reruns']['second / first']:.1%}")
@@ -244,7 +245,8 @@ def table(report:dict) -> list:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--pages', type=int, default=40, help='pages of the book for reruns and kill trials')
-    ap.add_argument('--trials', type=int, default=10, help='kill -9 trials')
+    ap.add_argument('--size', type=int, nargs=2, default=[1500, 2000], help="page size of the rerun book (the demo's pages, on which the old prepare took 11.7 s for 40 pages)")
+    ap.add_argument('--trials', type=int, default=10, help='kill -9 trials (pages of 600×800)')
     ap.add_argument('--scale', type=int, nargs='*', default=[1000, 10000], help='page counts of the scaling runs')
     ap.add_argument('--jobs', type=int, default=os.cpu_count() or 1, help='prepare --jobs')
     ap.add_argument('--quick', action='store_true', help='a smoke run: 8 pages, 2 trials, scaling at 60 and 120 pages')
@@ -254,7 +256,7 @@ def main():
     res = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for name, fn in (('startup', lambda: startup()), ('reruns', lambda: reruns(tmp, a.pages, a.jobs)),
+        for name, fn in (('startup', lambda: startup()), ('reruns', lambda: reruns(tmp, a.pages, a.jobs, a.size)),
                          ('kills', lambda: kills(tmp, a.pages, a.trials, a.jobs)), ('bad_input', lambda: bad_input(tmp, a.jobs)),
                          ('scaling', lambda: scaling(tmp, a.scale, a.jobs))):
             t = time.time(); res[name] = fn(); print(f'{name}: {time.time() - t:.0f} s', file=sys.stderr, flush=True)

@@ -165,6 +165,7 @@ def save_npz(path,                # destination `.npz` (written atomically)
         out = []
         for i, d in enumerate(drawings):
             d = validate_drawing(d, f"{path} {s}[{i}]")
+            if d.dtype == dtype and np.issubdtype(dtype, np.integer): out.append(d); continue    # already rounded: quantize would give the same rows (and a copy)
             try: out.append(quantize(d, dtype) if np.issubdtype(dtype, np.integer) else d.astype(dtype))
             except SinglelineError as e: raise bad_input(f"{path} {s}[{i}]", str(e)) from None
         arrays[s] = _object_array(out)

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS pages (name TEXT PRIMARY KEY, path TEXT, size INTEGER
 CREATE TABLE IF NOT EXISTS stages (name TEXT, stage TEXT, key TEXT, outcome TEXT, reason TEXT, seconds REAL, result BLOB,
     info TEXT, run INTEGER, PRIMARY KEY (name, stage));
 CREATE TABLE IF NOT EXISTS drawings (name TEXT, idx INTEGER, hash TEXT, points INTEGER, strokes INTEGER, data BLOB,
-    split TEXT, cluster INTEGER, kept INTEGER, reason TEXT, PRIMARY KEY (name, idx));
+    split TEXT, pos INTEGER, cluster INTEGER, kept INTEGER, reason TEXT, PRIMARY KEY (name, idx));
 CREATE TABLE IF NOT EXISTS params (stage TEXT, hash TEXT, settings TEXT, PRIMARY KEY (stage, hash));
 CREATE TABLE IF NOT EXISTS outputs (file TEXT PRIMARY KEY, key TEXT, run INTEGER);
 CREATE TABLE IF NOT EXISTS problems (name TEXT PRIMARY KEY, reason TEXT, run INTEGER);

@@ -426,19 +426,21 @@ def _dataset(r:_Run) -> tuple:
     dh = m.put_params('dataset', {'fractions': cfg.fractions, 'seed': cfg.seed})
     final = sorted(r.alive)
     key = chain_key(dh, *(f"{n}={r.key[n]['split']}" for n in final))
-    drawings, pages, ids = [], [], []
+    drawings, pages, ids, split_of = [], [], [], []
     for n in final:
-        for row in m.all('SELECT idx, data FROM drawings WHERE name = ? ORDER BY idx', n):
-            drawings.append(unpack_arrays(row['data'])[0]); pages.append(n); ids.append((n, row['idx']))
+        for row in m.all('SELECT idx, data, split, pos FROM drawings WHERE name = ? ORDER BY idx', n):
+            drawings.append(unpack_arrays(row['data'])[0]); pages.append(n); ids.append((n, row['idx'])); split_of.append((row['split'], row['pos']))
     splits = kept = None
     if drawings:
-        idx = data.split_drawings(list(range(len(drawings))), cfg.fractions, cfg.seed)
+        same = m.output_key('dataset.npz') == key and (r.out/'dataset.npz').is_file()
+        if same: idx = {s: [i for _, i in sorted((p, i) for i, (t, p) in enumerate(split_of) if t == s)] for s in ('train', 'valid', 'test')}   # as recorded
+        else: idx = data.split_drawings(list(range(len(drawings))), cfg.fractions, cfg.seed)
         splits = {s: [drawings[i] for i in ix] for s, ix in idx.items()}
-        if m.output_key('dataset.npz') != key or not (r.out/'dataset.npz').is_file():
+        if not same:
             data.save_npz(r.out/'dataset.npz', splits)
             with m.transaction():
-                m.db.executemany('UPDATE drawings SET split = ?, cluster = NULL, kept = NULL, reason = NULL WHERE name = ? AND idx = ?',
-                                 [(s, *ids[i]) for s, ix in idx.items() for i in ix])
+                m.db.executemany('UPDATE drawings SET split = ?, pos = ?, cluster = NULL, kept = NULL, reason = NULL WHERE name = ? AND idx = ?',
+                                 [(s, p, *ids[i]) for s, ix in idx.items() for p, i in enumerate(ix)])
                 m.put_output('dataset.npz', key)
         r.counts['dataset'] = StageCount(pages=len(final), ran=int(m.run == m.one("SELECT run FROM outputs WHERE file = 'dataset.npz'")['run']),
                                          ok=len(drawings), seconds=time.time() - t0)
@@ -700,13 +702,13 @@ def config_toml(cfg:PrepareConfig) -> str:
 
 def load_prepare_config(path, **given) -> PrepareConfig:
     "A `PrepareConfig` from a TOML file (settings it lacks keep their defaults); `given` settings (top-level, or `join`/`vectorize` dicts) win."
-    import tomllib
     from singleline.joining import JoinConfig
     from singleline.vectorize import VectorizeConfig
     d = {}
     if path is not None:
         path = Path(path)
         if not path.is_file(): raise bad_input(path, "no such config file")
+        import tomllib
         try: d = tomllib.loads(path.read_text(encoding='utf-8'))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e: raise bad_input(path, f"cannot read the config ({e})".replace('\n', ' ')) from None
     tables = {'join': (JoinConfig, asdict(_default_join())), 'vectorize': (VectorizeConfig, {})}
