@@ -9,8 +9,6 @@ from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Literal, get_args
 import numpy as np
-import cv2
-from PIL import Image, UnidentifiedImageError
 from .core import *
 
 # %% auto #0
@@ -19,8 +17,8 @@ __all__ = ['Backend', 'BACKENDS', 'read_page', 'working_gray', 'VectorizeConfig'
            'strokes_to_svg', 'vectorize_file', 'vectorize_files', 'VectorizeJobs', 'vectorize_command']
 
 # %% ../nbs/20_vectorize.ipynb #aabb9fd3
-_ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+# OpenCV and Pillow are imported inside the functions that use them, so importing this module (for `VectorizeConfig`) costs little
+_ORIENT = {2: 'FLIP_LEFT_RIGHT', 3: 'ROTATE_180', 4: 'FLIP_TOP_BOTTOM', 5: 'TRANSPOSE', 6: 'ROTATE_270', 7: 'TRANSVERSE', 8: 'ROTATE_90'}   # EXIF orientation → `Image.Transpose`
 _PIXEL_BYTES = {'1': 1, 'L': 1, 'P': 1, 'I;16': 2, 'I;16B': 2, 'I;16L': 2, 'I;16N': 2}   # Pillow keeps every other mode in 4 bytes a pixel
 
 def _decoded_bytes(im) -> int:
@@ -32,11 +30,13 @@ def _has_alpha(im) -> bool: return 'A' in im.getbands() or 'transparency' in im.
 
 def _read_gray_cv2(path, size:tuple):
     "Decode straight to 8-bit gray with OpenCV (libpng and libtiff convert row by row: 1 byte a pixel instead of Pillow's 4 for RGB) and resize to `size`; None if OpenCV cannot read it."
+    import cv2
     g = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
     return None if g is None else cv2.resize(g, size, interpolation=cv2.INTER_AREA)
 
 def _to_8bit(im:Image.Image) -> Image.Image:
     "16-bit, 32-bit and float grayscale → 8-bit 'L'."
+    from PIL import Image
     a = np.asarray(im)
     if im.mode == 'F': a = a * 255 if a.size and np.nanmax(a) <= 1 else a
     elif a.dtype != np.uint8: a = a / 257. if a.size and a.max() > 255 else a
@@ -52,6 +52,7 @@ def _normal_mode(im:Image.Image) -> Image.Image:
 
 def _on_white(im:Image.Image, mode:str) -> Image.Image:
     "Composite an image with alpha onto white paper; convert to `mode`."
+    from PIL import Image
     if 'A' in im.getbands(): im = Image.alpha_composite(Image.new('RGBA', im.size, (255, 255, 255, 255)), im.convert('RGBA'))
     return im if im.mode == mode else im.convert(mode)
 
@@ -62,6 +63,7 @@ def read_page(source,                 # an image file (path), or an open binary 
               max_bytes:float=1.5e9,   # refuse images whose decoded pixels would take more memory than this
              ) -> tuple:
     "Open a scan as an upright (EXIF) 8-bit image on white paper, downscaled: `(image, scale)`, `scale` = working px per page px. An unreadable file raises a one-line `SinglelineError` naming it."
+    from PIL import Image, UnidentifiedImageError
     name, path = getattr(source, 'name', source), None
     if isinstance(source, (str, os.PathLike)):
         path = name = Path(source)
@@ -83,7 +85,7 @@ def read_page(source,                 # an image file (path), or an open binary 
             # (on this path a PNG whose EXIF comes after its pixels keeps its stored orientation: finding it would cost the full decode)
             if s < 1 and path is not None and mode == 'L' and im.format != 'JPEG' and not _has_alpha(im) and (g := _read_gray_cv2(path, (tw, th))) is not None:
                 g = Image.fromarray(g)
-                return (g.transpose(_ORIENT[orientation]) if orientation in _ORIENT else g), s
+                return (g.transpose(Image.Transpose[_ORIENT[orientation]]) if orientation in _ORIENT else g), s
             opened = im
             if _decoded_bytes(im) > max_bytes:
                 raise bad_input(name, f"image is {W}×{H} {im.mode}: decoding needs {_decoded_bytes(im) / 1e9:.1f} GB, more than "
@@ -95,7 +97,7 @@ def read_page(source,                 # an image file (path), or an open binary 
                 if f >= 2: im = im.reduce(f)
                 im = im.resize((tw, th), Image.LANCZOS)
             if late_exif: orientation = opened.getexif().get(0x0112, 1)       # decoded by now: no extra cost
-            if orientation in _ORIENT: im = im.transpose(_ORIENT[orientation])
+            if orientation in _ORIENT: im = im.transpose(Image.Transpose[_ORIENT[orientation]])
             im = _on_white(im, mode)
             im.load()
     except SinglelineError: raise
@@ -128,6 +130,7 @@ def working_gray(image,                # a file path, or an image array (H, W[, 
                  max_side:int=6000,    # downscale so the longest side is at most this (0: never)
                 ) -> tuple:
     "The page to trace: float32 gray in [0, 1] (paper bright), and `scale` = working px per page px."
+    import cv2
     if isinstance(image, np.ndarray):
         g = _to_gray(image)
         s = min(1., max_side / max(g.shape)) if max_side and max(g.shape) else 1.
@@ -161,6 +164,7 @@ class VectorizeConfig:
 # %% ../nbs/20_vectorize.ipynb #d9790b5c
 def flatten_lighting(gray:np.ndarray, config:VectorizeConfig=None) -> np.ndarray:
     "Ink darkness in [0, 1]: each pixel divided by a smooth estimate of the paper brightness around it, so shadows and yellowing vanish."
+    import cv2
     c = config or VectorizeConfig()
     h, w = gray.shape
     k = max(1, c.background)
@@ -175,6 +179,7 @@ def flatten_lighting(gray:np.ndarray, config:VectorizeConfig=None) -> np.ndarray
 
 def threshold_ink(ink:np.ndarray, config:VectorizeConfig=None) -> np.ndarray:
     "Binary ink mask: Otsu's threshold (never below `min_contrast`) with hysteresis for faint strokes that touch strong ones."
+    import cv2
     from skimage.filters import threshold_otsu
     c = config or VectorizeConfig()
     if c.blur > 0: ink = cv2.GaussianBlur(ink, (0, 0), c.blur)
@@ -189,6 +194,7 @@ def threshold_ink(ink:np.ndarray, config:VectorizeConfig=None) -> np.ndarray:
 
 def clean_mask(mask:np.ndarray, min_px:int=6, max_hole:float=0) -> np.ndarray:
     "Drop ink components smaller than `min_px` pixels and fill holes up to `max_hole` pixels."
+    import cv2
     mask = mask.astype(np.uint8)
     n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= min_px; keep[0] = False
@@ -201,6 +207,7 @@ def clean_mask(mask:np.ndarray, min_px:int=6, max_hole:float=0) -> np.ndarray:
 
 def pen_width(mask:np.ndarray, skeleton:np.ndarray) -> float:
     "Typical stroke width (px): twice the median distance from the skeleton to the paper."
+    import cv2
     if not skeleton.any(): return 1.
     dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
     return float(max(1., 2 * np.median(dist[skeleton]) - 1))
@@ -450,6 +457,7 @@ Backend = Literal['skeleton', 'autotrace']
 BACKENDS = get_args(Backend)
 
 def _skeleton_strokes(mask, c):
+    import cv2
     from skimage.morphology import skeletonize
     skel = skeletonize(mask)
     pen = pen_width(mask, skel)
