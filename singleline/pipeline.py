@@ -663,7 +663,6 @@ def summary(p:Prepared, most:int=12) -> str:
     for s, k in p.counts.items():
         lines.append(f"{s:<10} {k.pages:>6} {k.ran:>6} {k.ok:>6} {k.dropped:>8} {k.failed:>7} {k.seconds:>8.1f}")
     if p.dataset:
-        from collections import Counter
         lines.append(f"{len(p.drawings)} drawings from {len(set(p.pages))} pages → {p.dataset}")
     if p.kept: lines.append(f"kept the included clusters' drawings ({', '.join(f'{s} {k} of {n}' for s, (k, n) in p.kept_counts.items())}) → {p.kept}")
     sk = p.report.skipped
