@@ -16,7 +16,7 @@ One run measures, on synthetic sketchbooks (`scans.write_sketchbook`, drawing pa
    every page is hashed, decoded and traced): pages per second per stage, wall time, and the peak memory of the
    main process and of the whole process tree (main + workers), sampled from /proc every 0.1 s.
 
-Run: `python benchmarks/prepare.py` (the defaults take about 20 minutes on two busy cores; `--quick` for a smoke
+Run: `python benchmarks/prepare.py` (the defaults take about 17 minutes on two busy cores; `--quick` for a smoke
 run). Prints a table, writes benchmarks/results/prepare.json.
 """
 from __future__ import annotations
@@ -226,7 +226,8 @@ def table(report:dict) -> list:
     L.append(f"kill -9 at random moments ({len(k['trials'])} trials, {k['pages']} pages, uninterrupted run {k['uninterrupted_s']:.1f} s): "
              f"{'every rerun finished with the identical dataset' if k['all_identical'] else 'SOME RERUN DIFFERED'}")
     for t in k['trials']:
-        L.append(f"  killed at {t['killed_at_s']:5.1f} s in {t['where']:<34} rerun {t['rerun_s']:5.1f} s exit {t['rerun_exit']} identical {t['identical']}"
+        what = f"killed at {t['killed_at_s']:5.1f} s in {t['where']}" if not t['where'].startswith('finished') else f"kill due at {t['killed_at_s']:5.1f} s: run finished first"
+        L.append(f"  {what:<50} rerun {t['rerun_s']:5.1f} s exit {t['rerun_exit']} identical {t['identical']}"
                  + (f" temp left {t['temp_left']}" if t['temp_left'] else ''))
     L.append('')
     b = r['bad_input']
