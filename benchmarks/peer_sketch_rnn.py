@@ -132,6 +132,8 @@ def train_peer(run: Path, data: Path, minutes: float, valid_every: int, threads:
     ck = torch.load(run / 'best.pt', weights_only=True)
     port.encoder.load_state_dict(ck['encoder']); port.decoder.load_state_dict(ck['decoder'])
     ev = evaluate_model(model, scale, data, EvaluateConfig(embedder=embedder, seed=0), run, run=str(run / 'best.pt'), step=best_step)
-    return dict(mode='peer', impl=PortSketchRNN.name, run=str(run), steps=step, minutes=minutes_spent, stopped='time limit',
+    train_csv.close(); valid_csv.close()
+    from converge import curves
+    return dict(mode='peer', impl=PortSketchRNN.name, run=str(run), steps=step, minutes=minutes_spent, stopped='time limit', curves=curves(run),
                 best_valid_L_R=best, best_step=best_step, n_train=len(tr.train_dataset), left_out=len(splits['train']) - len(tr.train_dataset),
                 hparams={k: getattr(hp, k) for k in dir(hp) if not k.startswith('_') and isinstance(getattr(hp, k), (int, float, str, bool))}, evaluation=ev)
