@@ -153,23 +153,42 @@ def _object_array(drawings) -> np.ndarray:
     for i, d in enumerate(drawings): a[i] = d      # element by element: equal-length drawings stay separate arrays
     return a
 
+def _write_object_npy(fp,       # a binary file open for writing
+                      items,    # the arrays, one at a time
+                      n:int,    # how many `items` yields
+                     ):
+    "Write the `.npy` of an object array of `n` arrays as `np.save` would, taking them one at a time: numpy's pickle of an array of `n` Nones, each None replaced by an array's pickle."
+    import pickle, pickletools
+    from numpy.lib import format
+    template = np.empty(n, dtype=object)                                      # n Nones
+    format.write_array_header_1_0(fp, format.header_data_from_array_1_0(template))
+    t = pickle.dumps(template, protocol=3)                                    # protocol 3: no frames, so the pieces splice
+    start = next(pos for op, _, pos in pickletools.genops(t) if op.name == 'EMPTY_LIST')
+    nones = [pos for op, _, pos in pickletools.genops(t) if op.name == 'NONE' and pos > start]
+    if len(nones) != n: raise RuntimeError("numpy pickled an object array in an unexpected way")
+    items, last = iter(items), 0
+    for pos in nones:
+        fp.write(t[last:pos]); fp.write(pickle.dumps(next(items), protocol=3)[2:-1]); last = pos + 1   # without PROTO and STOP
+    fp.write(t[last:])
+
 def save_npz(path,                # destination `.npz` (written atomically)
-             splits:dict,         # `{split: [drawing, ...]}`, splits among train/valid/test
+             splits:dict,         # `{split: drawings}`, splits among train/valid/test; each a list, or any sized iterable (read one drawing at a time)
              dtype=np.int16,      # int16 (rounded without drift by `quantize`) or a float type
             ) -> Path:
-    "Write drawings as a QuickDraw-compatible `.npz` of object arrays, validating each one."
+    "Write drawings as a QuickDraw-compatible `.npz` of object arrays, validating each one; they are written as they come, so a split need not be in memory."
+    import zipfile
     path = Path(path)
-    arrays = {}
-    for s, drawings in splits.items():
+    for s in splits:
         if s not in SPLITS: raise bad_input(path, f"unknown split '{s}' (use {', '.join(SPLITS)})")
-        out = []
+    def checked(s, drawings):
         for i, d in enumerate(drawings):
             d = validate_drawing(d, f"{path} {s}[{i}]")
-            if d.dtype == dtype and np.issubdtype(dtype, np.integer): out.append(d); continue    # already rounded: quantize would give the same rows (and a copy)
-            try: out.append(quantize(d, dtype) if np.issubdtype(dtype, np.integer) else d.astype(dtype))
+            if d.dtype == dtype and np.issubdtype(dtype, np.integer): yield d; continue    # already rounded: quantize would give the same rows (and a copy)
+            try: yield quantize(d, dtype) if np.issubdtype(dtype, np.integer) else d.astype(dtype)
             except SinglelineError as e: raise bad_input(f"{path} {s}[{i}]", str(e)) from None
-        arrays[s] = _object_array(out)
-    with atomic_write(path) as f: np.savez_compressed(f, **arrays)
+    with atomic_write(path) as f, zipfile.ZipFile(f, 'w', zipfile.ZIP_DEFLATED, allowZip64=True) as z:   # what np.savez_compressed makes
+        for s, drawings in splits.items():
+            with z.open(f'{s}.npy', 'w', force_zip64=True) as fp: _write_object_npy(fp, checked(s, drawings), len(drawings))
     return path
 
 # %% ../nbs/01_data.ipynb #e8a155bb

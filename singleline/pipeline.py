@@ -419,23 +419,32 @@ def _page_embedder(cfg:PrepareConfig, rules):
     return backend
 
 # %% ../nbs/90_pipeline.ipynb #831b8fbc
-def _dataset(r:_Run) -> tuple:
-    "Gather the drawings, split them, write `dataset.npz` (and `kept.npz` with labels) when their inputs changed: `(splits, drawings, pages, kept splits, dataset key)`."
+class _Stored:
+    "Drawings of the manifest, read one at a time when iterated: a split `data.save_npz` writes without holding it."
+    def __init__(self, m:Manifest, ids:list): self.m, self.ids = m, ids
+    def __len__(self): return len(self.ids)
+    def __iter__(self):
+        for n, i in self.ids: yield unpack_arrays(self.m.one('SELECT data FROM drawings WHERE name = ? AND idx = ?', n, i)['data'])[0]
+
+def _dataset(r:_Run, load:bool=True) -> tuple:
+    "Split the drawings, write `dataset.npz` (and `kept.npz` with labels) when their inputs changed: `(splits, drawings, pages, kept splits, dataset key)`; without `load` (and labels) the drawings are streamed from the manifest into the file, never all in memory, and `drawings` is None."
     from singleline import data
     cfg, m, t0 = r.cfg, r.m, time.time()
     dh = m.put_params('dataset', {'fractions': cfg.fractions, 'seed': cfg.seed})
     final = sorted(r.alive)
     key = chain_key(dh, *(f"{n}={r.key[n]['split']}" for n in final))
-    drawings, pages, ids, split_of = [], [], [], []
+    pages, ids, split_of = [], [], []
     for n in final:
-        for row in m.all('SELECT idx, data, split, pos FROM drawings WHERE name = ? ORDER BY idx', n):
-            drawings.append(unpack_arrays(row['data'])[0]); pages.append(n); ids.append((n, row['idx'])); split_of.append((row['split'], row['pos']))
+        for row in m.all('SELECT idx, split, pos FROM drawings WHERE name = ? ORDER BY idx', n):
+            pages.append(n); ids.append((n, row['idx'])); split_of.append((row['split'], row['pos']))
+    load = load or cfg.labels is not None                                  # the clusters' embedder needs the drawings
+    drawings = list(_Stored(m, ids)) if load else None
     splits = kept = None
-    if drawings:
+    if ids:
         same = m.output_key('dataset.npz') == key and (r.out/'dataset.npz').is_file()
         if same: idx = {s: [i for _, i in sorted((p, i) for i, (t, p) in enumerate(split_of) if t == s)] for s in ('train', 'valid', 'test')}   # as recorded
-        else: idx = data.split_drawings(list(range(len(drawings))), cfg.fractions, cfg.seed)
-        splits = {s: [drawings[i] for i in ix] for s, ix in idx.items()}
+        else: idx = data.split_drawings(list(range(len(ids))), cfg.fractions, cfg.seed)
+        splits = {s: ([drawings[i] for i in ix] if load else _Stored(m, [ids[i] for i in ix])) for s, ix in idx.items()}
         if not same:
             data.save_npz(r.out/'dataset.npz', splits)
             with m.transaction():
@@ -443,7 +452,7 @@ def _dataset(r:_Run) -> tuple:
                                  [(s, p, *ids[i]) for s, ix in idx.items() for p, i in enumerate(ix)])
                 m.put_output('dataset.npz', key)
         r.counts['dataset'] = StageCount(pages=len(final), ran=int(m.run == m.one("SELECT run FROM outputs WHERE file = 'dataset.npz'")['run']),
-                                         ok=len(drawings), seconds=time.time() - t0)
+                                         ok=len(ids), seconds=time.time() - t0)
         if cfg.labels is not None: kept = _keep(r, splits, idx, ids, key)
     return splits, drawings, pages, kept, key
 
@@ -563,7 +572,7 @@ class Prepared:
     "What `prepare` wrote and measured."
     dataset: Path                 # the .npz written: every drawing
     svg_dir: Path                 # the traced pages
-    drawings: list                # every drawing, in page order (int16 stroke-3)
+    drawings: list                # every drawing, in page order (int16 stroke-3); None when `prepare` was asked not to return them
     pages: list                   # page name of each drawing
     report: BatchReport           # pages that gave drawings (done) and files and pages skipped, with reasons
     blank: list                   # pages where nothing was traced
@@ -588,6 +597,7 @@ def prepare(scans,                    # image files and/or folders of scans
             cfg:PrepareConfig=None,   # settings
             keep=None,                # optional page names (or stems) to use, e.g. from `singleline filter`; None: every page (or the rules' choice)
             on_stage=None,            # called with each stage's name when it is done
+            drawings:bool=True,       # return every drawing in `Prepared.drawings`; False: None, and the dataset is written without holding its drawings (memory stays flat)
            ) -> Prepared:
     "Scans → ingest → (embed → filter) → vectorize → strokes → join → split → `dataset.npz` (→ `kept.npz`), resumable and incremental through `DIR/manifest.sqlite`."
     from singleline.joining import StepReport, sum_reports
@@ -628,7 +638,7 @@ def prepare(scans,                    # image files and/or folders of scans
             r.stage('split', 'join', {'iou': cfg.iou, 'min_area': cfg.min_area, 'max_len': cfg.join.max_len, 'too_long': cfg.join.too_long},
                     lambda n: (r.result(n, 'join'), cfg.iou, cfg.min_area, cfg.join.max_len, cfg.join.too_long, n)); done('split')
         finally: workers.close()
-        splits, drawings, pages, kept, dkey = _dataset(r); done('dataset')
+        splits, drawn, pages, kept, dkey = _dataset(r, drawings); done('dataset')
         with m.transaction():                                              # where each page got to
             for n in r.key:
                 stage, outcome, reason = r.stopped.get(n, ('split', 'ok', None))
@@ -644,14 +654,14 @@ def prepare(scans,                    # image files and/or folders of scans
                          settings_hash([(s, c.pages, c.ok, c.dropped, c.failed) for s, c in r.counts.items()]))
         if m.output_key('report.html') != rkey or not html.is_file():         # written when what it shows changed
             report_html(r, html, ', '.join(map(str, scans)), splits, kept); m.put_output('report.html', rkey)
-        res = Prepared(out/'dataset.npz' if splits else None, out/'svg', drawings, pages, r.skipped, sorted(blank), sum_reports(steps) if steps else [],
+        res = Prepared(out/'dataset.npz' if splits else None, out/'svg', drawn, pages, r.skipped, sorted(blank), sum_reports(steps) if steps else [],
                        {s: round(c.seconds, 1) for s, c in r.counts.items()}, r.counts, r.changes, m.path, html)
         res.seconds['total'], res.notes = round(time.time() - t_start, 1), r.notes
         if kept is not None:
             res.kept, res.kept_counts = out/'kept.npz', {s: (len(kept[s]), len(splits[s])) for s in splits}
         m.finish_run({'seconds': res.seconds, 'counts': {s: asdict(c) for s, c in r.counts.items()}, 'changes': r.changes,
-                      'drawings': len(drawings), 'skipped': len(r.skipped.skipped)})
-    if not drawings: raise SinglelineError(f"{', '.join(map(str, scans))}: no drawings found (report: {html})\n" + summary(res))
+                      'drawings': len(pages), 'skipped': len(r.skipped.skipped)})
+    if not pages: raise SinglelineError(f"{', '.join(map(str, scans))}: no drawings found (report: {html})\n" + summary(res))
     return res
 
 # %% ../nbs/90_pipeline.ipynb #995eb484
@@ -663,7 +673,7 @@ def summary(p:Prepared, most:int=12) -> str:
     for s, k in p.counts.items():
         lines.append(f"{s:<10} {k.pages:>6} {k.ran:>6} {k.ok:>6} {k.dropped:>8} {k.failed:>7} {k.seconds:>8.1f}")
     if p.dataset:
-        lines.append(f"{len(p.drawings)} drawings from {len(set(p.pages))} pages → {p.dataset}")
+        lines.append(f"{len(p.pages)} drawings from {len(set(p.pages))} pages → {p.dataset}")
     if p.kept: lines.append(f"kept the included clusters' drawings ({', '.join(f'{s} {k} of {n}' for s, (k, n) in p.kept_counts.items())}) → {p.kept}")
     sk = p.report.skipped
     if sk:
@@ -747,7 +757,7 @@ def prepare_command(argv:list) -> int:
     if a.keep:
         try: keep = [l.strip() for l in Path(a.keep).read_text().splitlines() if l.strip()]
         except OSError as e: raise bad_input(a.keep, e.strerror) from None
-    print(summary(prepare(a.scans, a.out, cfg, keep)))
+    print(summary(prepare(a.scans, a.out, cfg, keep, drawings=False)))
     return 0
 
 # %% ../nbs/90_pipeline.ipynb #12487fcf
