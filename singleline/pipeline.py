@@ -644,8 +644,8 @@ def prepare(scans,                    # image files and/or folders of scans
                 stage, outcome, reason = r.stopped.get(n, ('split', 'ok', None))
                 m.put_page(n, reached=stage, outcome=outcome, reason=reason)
         blank = [n for n in r.key if 'vectorize' in r.key[n] and (s := r._status(n, 'vectorize')) and s['outcome'] == 'dropped' and s['key'] == r.key[n]['vectorize']]
-        steps = [[StepReport(**x) for x in json.loads(row['info'])['steps']] for row in m.all(
-                 "SELECT info FROM stages WHERE stage = 'join' AND run = ? AND info IS NOT NULL", m.run)]
+        steps = sum_reports([StepReport(**x) for x in json.loads(row['info'])['steps']] for row in m.db.execute(   # summed as they are read
+                 "SELECT info FROM stages WHERE stage = 'join' AND run = ? AND info IS NOT NULL", (m.run,)))
         r.skipped.done = len(set(pages))
         r.notes = [(row['name'], json.loads(row['info'])['note']) for row in m.all(
                    "SELECT name, info FROM stages WHERE stage = 'ingest' AND outcome = 'ok' AND info IS NOT NULL ORDER BY name") if row['name'] in r.key]
@@ -654,7 +654,7 @@ def prepare(scans,                    # image files and/or folders of scans
                          settings_hash([(s, c.pages, c.ok, c.dropped, c.failed) for s, c in r.counts.items()]))
         if m.output_key('report.html') != rkey or not html.is_file():         # written when what it shows changed
             report_html(r, html, ', '.join(map(str, scans)), splits, kept); m.put_output('report.html', rkey)
-        res = Prepared(out/'dataset.npz' if splits else None, out/'svg', drawn, pages, r.skipped, sorted(blank), sum_reports(steps) if steps else [],
+        res = Prepared(out/'dataset.npz' if splits else None, out/'svg', drawn, pages, r.skipped, sorted(blank), steps,
                        {s: round(c.seconds, 1) for s, c in r.counts.items()}, r.counts, r.changes, m.path, html)
         res.seconds['total'], res.notes = round(time.time() - t_start, 1), r.notes
         if kept is not None:
