@@ -21,15 +21,16 @@ the realism of reconstructions, by `singleline.evaluate`), and measures on the t
   offset accumulated on the way; in canvas units and as a share of the drawing's diagonal;
 - the validation loss by position and the training time per step (from the runs' logs).
 
-Writes benchmarks/results/long_range.json, long_range_reconstructions.png (the longest test drawings reconstructed by each
-model), sketchformer_attention.png (the continuous model's pooling weights and last-layer attention over a drawing) and
-look_drawings_tokens.txt (`singleline tokenize` on the same data), and prints a table.
+Writes benchmarks/results/long_range.json and, for the sketchformer notebook, nbs/images/long_range_reconstructions.png
+(the longest test drawings reconstructed by each model) and nbs/images/sketchformer_attention.png (the continuous model's
+pooling weights and last-layer attention over a drawing); prints a table, and what `singleline tokenize` says on the same data.
 """
 import argparse, json, os, sys, time, io, contextlib
 from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / 'results'
+FIGURES = Path(__file__).parents[1] / 'nbs' / 'images'           # the sketchformer notebook shows them
 MODELS = {'SketchRNN': ('conditional', 'converge_conditional.json'),
           'Sketchformer': ('sketchformer_conditional', 'converge_sketchformer_conditional.json'),
           'Sketchformer tokens': ('sketchformer-tokens_conditional', 'converge_sketchformer-tokens_conditional.json')}
@@ -149,13 +150,13 @@ def main():
             realism={t: dict(c2st=v['c2st'], frechet=v['frechet']) for t, v in rec_real.items()},
             reference=ev['evaluation']['reference'])
         if name == 'Sketchformer':
-            attention_figure(model, test[long_idx[0]], ck['scale'], RESULTS / 'sketchformer_attention.png')
+            attention_figure(model, test[long_idx[0]], ck['scale'], FIGURES / 'sketchformer_attention.png')
     order = sorted(long_idx, key=lambda i: -len(test[i]))[:a.n_show]
-    reconstructions_figure([test[i] for i in order], {k: [v[i] for i in order] for k, v in drawn.items()}, RESULTS / 'long_range_reconstructions.png')
+    reconstructions_figure([test[i] for i in order], {k: [v[i] for i in order] for k, v in drawn.items()}, FIGURES / 'long_range_reconstructions.png')
     with contextlib.redirect_stdout(io.StringIO()) as tok_out:
         tokenize_command([str(data), '--vocab', '1000', '--out', str(out / 'tok.npz')])
-    (RESULTS / 'look_drawings_tokens.txt').write_text(tok_out.getvalue().replace(str(out / 'tok.npz'), 'tok.npz').replace(str(data), 'look_drawings.npz'))
-    report = dict(args=vars(a), machine=machine(), data=str(data), test_drawings=len(test), long_drawings=len(long_idx), results=results)
+    tokens_said = tok_out.getvalue().replace(str(out / 'tok.npz'), 'tok.npz')
+    report = dict(args=vars(a), machine=machine(), data=str(data), test_drawings=len(test), long_drawings=len(long_idx), results=results, tokenize=tokens_said)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / 'long_range.json').write_text(json.dumps(report, indent=1))
     print('\n'.join(table(report)))
@@ -186,7 +187,7 @@ def table(report: dict) -> list:
         lines.append(row(f'reconstructions C2ST at tau {t} (real 0.5)', lambda r, t=t: fmt(r['realism'].get(t, {}).get('c2st'))))
     lines.append(row('lowest reconstruction Fréchet distance', lambda r: fmt(min(v['frechet'] for v in r['realism'].values() if v['frechet'] is not None), 3)))
     lines.append(row('  real vs real', lambda r: fmt(r['reference']['frechet'], 3)))
-    return lines
+    return lines + ['', 'singleline tokenize on the same drawings:'] + report.get('tokenize', '').splitlines()
 
 
 if __name__ == '__main__':

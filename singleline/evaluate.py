@@ -180,7 +180,7 @@ def evaluate_model(model,                       # a trained `sketch_rnn.DrawingM
     embed = lambda ds: cnn.encode_drawings(ds).numpy()
     vA = embed(A)
     conditional = bool(getattr(model.hp, 'conditional', False))
-    r = dict(**about, data=str(data), split=cfg.split, model=model.name, conditional=conditional,
+    r = dict(**about, data=str(data), split=cfg.split, model=model.name, conditional=conditional, vae=bool(getattr(model.hp, 'vae', conditional)),
              losses=evaluate_losses(model, drawings, scale, cfg.batch_size, cfg.seed), halves=[len(A), len(B)],
              real=drawing_stats(B), reference=dict(c2st=two_sample_accuracy(A, B, embed, cfg.seed), frechet=frechet_distance(vA, embed(B))),
              embedder=cnn.model_id, samples={}, reconstructions={})
@@ -215,9 +215,11 @@ def evaluate_run(run,                          # run folder, checkpoint file, or
 def evaluation_table(r:dict) -> list:
     "The report of `evaluate_run` as lines of text."
     L = r['losses']
-    lines = [f"{r['model']}{' (VAE)' if r['conditional'] else ''} at step {r['step']} on {r['data']} {r['split']}: {L['drawings']} drawings"
+    kind = ' (VAE)' if r.get('vae', r['conditional']) else ' (encoder-decoder)' if r['conditional'] else ''
+    lines = [f"{r['model']}{kind} at step {r['step']} on {r['data']} {r['split']}: {L['drawings']} drawings"
              + (f" ({L['left_out']} longer than N_max={L['N_max']} left out)" if L['left_out'] else ''),
-             '  L_R {:.4f} = L_s {:.4f} + L_p {:.4f}'.format(L['L_R'], L['L_s'], L['L_p']) + (f"; L_KL {L['L_KL']:.4f}" if 'L_KL' in L else ''),
+             ('  L_R {:.4f} = L_s {:.4f} + L_p {:.4f}'.format(L['L_R'], L['L_s'], L['L_p']) if 'L_s' in L else
+              '  L_R {:.4f} (cross-entropy of the next token, nats per token)'.format(L['L_R'])) + (f"; L_KL {L['L_KL']:.4f}" if 'L_KL' in L else ''),
              '  per real point, by position:  ' + '  '.join(f"{b}: {v['offset_nll'] + v['pen_ce']:.3f}" for b, v in L['by_position'].items())]
     q, ref = r['real'], r['reference']
     row = lambda name, s, acc, fd, ended='': (f"  {name:22s} {s['points']:7.0f} {s['strokes']:8.0f} {s['closure']:8.2f} {s['length']:7.1f} {ended:>6s} "
