@@ -37,11 +37,6 @@ MODELS = {'SketchRNN': ('conditional', 'converge_conditional.json'),
 LONG = 150
 
 
-def positions(d) -> np.ndarray:
-    "Absolute positions (n, 2) of a stroke-3 drawing's points."
-    return np.cumsum(np.asarray(d, np.float64)[:, :2], 0)
-
-
 def chamfer(a, b) -> float:
     "Symmetric chamfer distance between point sets a (n, 2) and b (m, 2): the mean distance to the nearest point of the other set, both ways, averaged."
     if len(a) == 0 or len(b) == 0: return float('nan')
@@ -51,7 +46,8 @@ def chamfer(a, b) -> float:
 
 def long_range_scores(original, drawn) -> dict:
     "Chamfer overall; for a long drawing, chamfer of the last thirds and the late drift (last thirds after aligning the first thirds' centroids)."
-    P, R = positions(original), positions(drawn) if len(drawn) else np.zeros((0, 2))
+    from singleline.core import deltas_to_points
+    P, R = deltas_to_points(original)[:, :2], deltas_to_points(drawn)[:, :2] if len(drawn) else np.zeros((0, 2))
     out = dict(chamfer=chamfer(P, R))
     if len(P) > LONG and len(R) >= 3:
         n, m = len(P) // 3, len(R) // 3
@@ -68,12 +64,13 @@ def attention_figure(model, drawing, scale, path):
     import torch, matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from singleline.data import collate_stroke5
+    from singleline.core import deltas_to_points
     d = np.asarray(drawing, np.float64)
     S5, lengths = collate_stroke5([d * [1 / scale, 1 / scale, 1]], model.hp.max_seq_len)
     maps, a = model.encoder_attention(S5, lengths)
     n = len(d)
     w = a[0, 1:n + 1].numpy()                                          # the points' weights (step 0 is the start token)
-    P = positions(d)
+    P = deltas_to_points(d)[:, :2]
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
     ax = axes[0]
     for i in range(1, n):

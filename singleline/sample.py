@@ -85,14 +85,16 @@ def _frames_gif(drawings, path, fps:float=4) -> Path:
     write_gif(frames + frames[::-1][1:-1], path, fps)                                    # there and back
     return Path(path)
 
-def _drawing(data, split, index:int):
+def _drawings(data, split, indices) -> list:
+    "Drawings `indices` of a dataset's `split` (None: valid if present, else train), read from the file once."
     from singleline.data import load_npz
     splits = load_npz(data)
     split = split or ('valid' if splits.get('valid') else 'train')
     if split not in splits: raise bad_input(data, f"no split '{split}'")
     ds = splits[split]
-    if not 0 <= index < len(ds): raise bad_input(f"{data} {split}", f"no drawing {index} (it has {len(ds)})")
-    return np.asarray(ds[index], dtype=np.float64)
+    for index in indices:
+        if not 0 <= index < len(ds): raise bad_input(f"{data} {split}", f"no drawing {index} (it has {len(ds)})")
+    return [np.asarray(ds[index], dtype=np.float64) for index in indices]
 
 def _report(paths):
     for x in paths: print(f"wrote {x}")
@@ -116,7 +118,7 @@ def interpolate_command(argv:list) -> int:
                 InterpolateSettings, data=True, pretrained='look-vae', temperature=0.1).parse_args(argv)
     if a.steps < 2: raise SinglelineError(f"--steps must be at least 2, got {a.steps}")
     model, ck = _load(a)
-    da, db = _drawing(a.data, a.split, a.a), _drawing(a.data, a.split, a.b)
+    da, db = _drawings(a.data, a.split, [a.a, a.b])
     drawings = model.interpolate_drawings(da, db, a.steps, temperature=a.temperature, scale=ck['scale'], seed=a.seed)
     paths = list(save_drawings(drawings, a.out, 'interpolation', ncols=a.steps).values())
     paths.append(_frames_gif(drawings, Path(a.out) / 'interpolation.gif'))
@@ -128,7 +130,7 @@ def complete_command(argv:list) -> int:
     a = _parser('complete', "Let the model finish the first part of a dataset drawing, several times.", CompleteSettings, data=True).parse_args(argv)
     if not 0 < a.keep < 1: raise SinglelineError(f"--keep must be between 0 and 1, got {a.keep}")
     model, ck = _load(a)
-    d = _drawing(a.data, a.split, a.index)
+    d, = _drawings(a.data, a.split, [a.index])
     partial = d[:max(2, int(round(len(d) * a.keep)))]
     drawings = model.complete_drawings(partial, a.n, temperature=a.temperature, scale=ck['scale'], seed=a.seed)
     paths = list(save_drawings([partial] + drawings, a.out, 'completions').values()) + _animate_some(drawings, a.out, 'completion', a.animate)
@@ -142,7 +144,7 @@ def reconstruct_command(argv:list) -> int:
                 data=True, pretrained='look-vae', temperature=0.1).parse_args(argv)
     if a.n < 1: raise SinglelineError(f"--n must be at least 1, got {a.n}")
     model, ck = _load(a)
-    ds = [_drawing(a.data, a.split, i) for i in range(a.start, a.start + a.n)]
+    ds = _drawings(a.data, a.split, range(a.start, a.start + a.n))
     fits = [d for d in ds if len(d) <= model.hp.max_seq_len]
     if not fits: raise bad_input(a.data, f"none of the {len(ds)} drawings has at most the model's max_seq_len={model.hp.max_seq_len} points")
     drawn = reconstruct(model, fits, ck['scale'], temperature=a.temperature, seed=a.seed)

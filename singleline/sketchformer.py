@@ -297,13 +297,17 @@ class Tokenizer:
     centres = property(lambda self: np.concatenate([self.draw, self.jump]).astype(np.float32))   # (K, 2): token k's offset is centres[k - 1]
 
     @staticmethod
-    def moves(drawings) -> tuple:
-        "All offsets of `drawings`, split into (drawn (n, 2), jumps (m, 2)): a jump is a point that follows a pen lift."
+    def after_lift(d) -> np.ndarray:
+        "(n,) bool: the points of a stroke-3 drawing that follow a pen lift (the jumps to a new stroke)."
+        return np.r_[False, np.asarray(d)[:-1, 2] == 1]
+
+    @classmethod
+    def moves(cls, drawings) -> tuple:
+        "All offsets of `drawings`, split into (drawn (n, 2), jumps (m, 2))."
         draw, jump = [], []
         for d in drawings:
-            d = np.asarray(d, np.float64)
-            after_lift = np.r_[False, d[:-1, 2] == 1]
-            draw.append(d[~after_lift, :2]); jump.append(d[after_lift, :2])
+            d, jumps = np.asarray(d, np.float64), cls.after_lift(d)
+            draw.append(d[~jumps, :2]); jump.append(d[jumps, :2])
         return np.concatenate(draw), np.concatenate(jump) if jump else np.zeros((0, 2))
 
     @classmethod
@@ -322,13 +326,11 @@ class Tokenizer:
 
     def encode(self, d) -> np.ndarray:
         "A stroke-3 drawing → its tokens: SOS, each point's nearest centre (SEP after each pen lift), EOS."
-        draw, jump = self.moves([d])
-        d = np.asarray(d, np.float64)
-        after_lift = np.r_[False, d[:-1, 2] == 1]
+        d, jumps = np.asarray(d, np.float64), self.after_lift(d)
         nearest = lambda x, C: np.argmin(((x[:, None] - C[None]) ** 2).sum(-1), 1) if len(x) else np.zeros(0, int)
         ids = np.empty(len(d), int)
-        ids[~after_lift] = 1 + nearest(draw, self.draw)
-        ids[after_lift] = 1 + len(self.draw) + nearest(jump, self.jump)
+        ids[~jumps] = 1 + nearest(d[~jumps, :2], self.draw)
+        ids[jumps] = 1 + len(self.draw) + nearest(d[jumps, :2], self.jump)
         out = [self.SOS]
         for i, p in zip(ids, d[:, 2]): out += [i, self.SEP] if p == 1 else [i]
         return np.array(out + [self.EOS])

@@ -466,7 +466,6 @@ def default_callbacks(t:Trainer, resume_step:int=None) -> Trainer:
         cbs += [CSVLogger(t.run_dir, resume_step), SampleGrid()]
         if t.config.tensorboard: cbs.append(TensorBoardLogger(t.run_dir, resume_step))
     for cb in cbs:
-
         for ev in ('on_log', 'on_valid_end', 'on_sample', 'on_train_end', 'on_checkpoint', 'on_step_end'):
             if hasattr(cb, ev): t.add_callback(ev, getattr(cb, ev))
     return t
