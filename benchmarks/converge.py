@@ -12,7 +12,7 @@ M 20, batch 100, Adam 1e-3 with decay, KL weight 0.5 annealed), conditional (VAE
 with the chosen augmentation (`HParams.augmentation`), bfloat16 matrix products on the CPU. Each mode trains in its own
 process (both at once with --mode both, one torch thread each), validating every 100 steps; it stops when validation
 L_R has not improved for `--patience` validations, or after `--minutes`. The checkpoint with the lowest validation L_R
-is kept as OUT/<mode>/best_L_R.pt and evaluated by `singleline.evaluate.evaluate_run` on the test split, with one
+is kept as OUT/<mode>/best.pt (the trainer's `best_metric='L_R'`, `patience`, `max_minutes`) and evaluated by `singleline.evaluate.evaluate_run` on the test split, with one
 drawing CNN (trained once on the train split, OUT/drawing_cnn.pt) for every mode so that their figures compare.
 
 Writes benchmarks/results/converge[_<mode>][_<augmentation>].json (settings, curves against steps and minutes, evaluation
@@ -45,19 +45,10 @@ def prepare_data(out: Path) -> Path:
     return save_npz(path, split_drawings(drawings, (0.85, 0.075, 0.075), seed=0))
 
 
-class BestByReconstruction:
-    "Keep the checkpoint with the lowest validation L_R as RUN/best_L_R.pt; count validations since it improved."
-    def __init__(self): self.best, self.since = float('inf'), 0
-    def on_valid_end(self, t):
-        v = t.valid_metrics.get('L_R', float('inf'))
-        if v < self.best: self.best, self.since = v, 0; t.save(t.run_dir / 'best_L_R.pt')
-        else: self.since += 1
-
-
 def child(a) -> dict:
     "Train one mode until early stopping or the time limit (continuing its run with --resume); evaluate its best checkpoint."
     import torch
-    from singleline.train import make_trainer, CSVLogger
+    from singleline.train import make_trainer
     from singleline.evaluate import evaluate_run, EvaluateConfig
     torch.set_num_threads(a.threads)
     out, data = Path(a.out), Path(a.data)
@@ -65,41 +56,36 @@ def child(a) -> dict:
     resume = a.resume and (run / 'checkpoint.pt').exists()
     if run.exists() and not resume: shutil.rmtree(run)
     model = dict(conditional=a.child == 'conditional', max_seq_len=250, **({'augmentation': a.augmentation} if a.model == 'sketchrnn' else {}), **json.loads(a.hparams))
-    t = make_trainer(data, run, a.model, model, dict(steps=10**9, valid_every=100, log_every=20, save_every=0, sample_every=0,
-                                                         cpu_bf16=True, threads=a.threads, progress=False, tensorboard=False, seed=0),
-                     resume=resume, callbacks=False)
-    run.mkdir(parents=True, exist_ok=True)
-    best, logger = BestByReconstruction(), CSVLogger(run, t.step if resume else None)
-    spent = 0.
-    if resume:                                                     # the time already spent and the best so far, from the logs
-        c = curves(run)
-        spent = c['valid'][-1]['minutes'] if c['valid'] else 0.
-        for v in c['valid']:
-            if v['L_R'] < best.best: best.best, best.since = v['L_R'], 0
-            else: best.since += 1
-        if not (run / 'best_L_R.pt').exists():                     # a run begun without this script: its last checkpoint if it is the best, else best.pt
-            if best.since == 0 or not (run / 'best.pt').exists(): t.save(run / 'best_L_R.pt')
-            else: shutil.copy(run / 'best.pt', run / 'best_L_R.pt')
-    t.add_callback('on_log', logger.on_log); t.add_callback('on_valid_end', logger.on_valid_end); t.add_callback('on_valid_end', best.on_valid_end)
-    t0, stop = time.time() - spent * 60, 'time limit'
-    while (time.time() - t0) / 60 < a.minutes and best.since < a.patience:
-        t.run(steps=t.step + 100)
-    if best.since >= a.patience: stop = f'no improvement in {a.patience} validations'
-    minutes = (time.time() - t0) / 60
-    t.save()
-    ev = evaluate_run(run / 'best_L_R.pt', data, EvaluateConfig(embedder=str(out / 'drawing_cnn.pt'), seed=0))
-    return dict(mode=a.child, model=a.model, run=str(run), hparams=json.loads(a.hparams), steps=t.step, minutes=minutes, stopped=stop, best_valid_L_R=best.best, n_train=len(t.train_set),
-                left_out=t.meta.get('dropped_train'), curves=curves(run), evaluation=ev)
+    t = make_trainer(data, run, a.model, model, dict(steps=10**9, valid_every=100, best_metric='L_R', patience=a.patience, log_every=20, save_every=100, sample_every=0,
+                                                     cpu_bf16=True, threads=a.threads, progress=False, tensorboard=False, seed=0), resume=resume)
+    done = curves(run)['train'] if resume else []                  # the logs up to the checkpoint (the trainer cut what came after)
+    spent = done[-1]['minutes'] if done else 0.
+    t.config.patience, t.config.max_minutes = a.patience, a.minutes - spent
+    if t.config.max_minutes > 0 and t.since_best < a.patience: t.run()       # the trainer keeps RUN/best.pt, the lowest validation L_R
+    stop = f'no improvement in {a.patience} validations' if t.since_best >= a.patience else 'time limit'
+    c = curves(run)
+    ev = evaluate_run(run / 'best.pt', data, EvaluateConfig(embedder=str(out / 'drawing_cnn.pt'), seed=0))
+    return dict(mode=a.child, model=a.model, run=str(run), hparams=json.loads(a.hparams), steps=t.step, minutes=c['train'][-1]['minutes'] if c['train'] else 0.,
+                stopped=stop, best_valid_L_R=t.best_valid, n_train=len(t.train_set), left_out=t.meta.get('dropped_train'), curves=c, evaluation=ev)
 
 
-def curves(run: Path, t0: float = None) -> dict:
-    "Training and validation rows of the run's CSV logs: step, minutes since `t0` (default: the first training row), L_R (and L_KL)."
+def training_minutes(times) -> np.ndarray:
+    "Minutes of training at each of a run's log times (ascending): a gap over ten times the median between rows (the run stopped, then resumed) counts as the median."
+    gaps = np.diff(np.asarray(times, dtype=np.float64), prepend=times[0]) if len(times) else np.zeros(0)
+    typical = np.median(gaps[1:]) if len(gaps) > 1 else 0.
+    return np.cumsum(np.where(gaps > 10 * typical, typical, gaps)) / 60
+
+
+def curves(run: Path) -> dict:
+    "Training and validation rows of the run's CSV logs: step, minutes of training (`training_minutes` of the training rows), L_R (and L_KL)."
     out, rows_of = {}, {}
     for name in ('train', 'valid'):
         with open(run / f'{name}.csv') as f: rows_of[name] = list(csv.DictReader(f))
-    if t0 is None: t0 = float(rows_of['train'][0]['time']) if rows_of['train'] else 0.
+    times = [float(r['time']) for r in rows_of['train']]
+    minutes = training_minutes(times)
+    at = lambda t: float(np.interp(t, times, minutes)) if times else 0.     # a validation row: the training minutes at its time
     for name, rows in rows_of.items():
-        out[name] = [dict(step=int(r['step']), minutes=(float(r['time']) - t0) / 60, L_R=float(r['L_R']),
+        out[name] = [dict(step=int(r['step']), minutes=at(float(r['time'])), L_R=float(r['L_R']),
                           **({'L_KL': float(r['L_KL'])} if 'L_KL' in r else {})) for r in rows]
     return out
 
@@ -142,7 +128,7 @@ def ship(results: dict, out: Path, data: Path):
         about = dict(data=LOOK_DATA, licence=LOOK_LICENCE, steps=r['steps'], minutes=round(r['minutes'], 1), stopped=r['stopped'],
                      best_valid_L_R=r['best_valid_L_R'], test_L_R=r['evaluation']['losses']['L_R'],
                      made_by='python benchmarks/converge.py --ship (singleline)')
-        path = export_pretrained(Path(r['run']) / 'best_L_R.pt', pretrained_path(names[mode]), dict(about, hparams=r['hparams']))
+        path = export_pretrained(Path(r['run']) / 'best.pt', pretrained_path(names[mode]), dict(about, hparams=r['hparams']))
         print(f"shipped {mode} as '{names[mode]}': {path} ({path.stat().st_size / 1e6:.1f} MB)")
     test = [d for d in load_npz(data)['test'] if len(d) <= 250][:24]
     save_npz(pretrained_path('look').parent / 'look_examples.npz', {'test': test})

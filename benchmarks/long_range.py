@@ -10,7 +10,7 @@ each, with other trainings sharing the 2-core machine:
     python benchmarks/converge.py --mode conditional --model sketchformer --out DIR           # continuous, paper size
     python benchmarks/converge.py --mode conditional --model sketchformer-tokens --out DIR    # tokens (1,000), paper size
 
-This script reads their best checkpoints (DIR/<run>/best_L_R.pt) and their evaluation (benchmarks/results/converge_*.json:
+This script reads their best checkpoints (DIR/<run>/best.pt) and their evaluation (benchmarks/results/converge_*.json:
 the realism of reconstructions, by `singleline.evaluate`), and measures on the test drawings:
 - reconstruction: every test drawing encoded (z = mu) and drawn again at --temperature (seeded), timed;
 - chamfer distance between each drawing's points and its reconstruction's (absolute positions, canvas units), averaged
@@ -122,8 +122,8 @@ def main():
     results, drawn = {}, {}
     for name, (run, report) in MODELS.items():
         rp = RESULTS / report
-        if not (out / run / 'best_L_R.pt').exists() or not rp.exists(): sys.exit(f"{name}: train it first ({out / run} and {rp})")
-        model, ck = load_run(out / run / 'best_L_R.pt')
+        if not (out / run / 'best.pt').exists() or not rp.exists(): sys.exit(f"{name}: train it first ({out / run} and {rp})")
+        model, ck = load_run(out / run / 'best.pt')
         t0 = time.perf_counter()
         rec = reconstruct(model, test, ck['scale'], temperature=a.temperature, seed=0)
         seconds = time.perf_counter() - t0

@@ -179,7 +179,7 @@ def evaluate_model(model,                       # a trained `sketch_rnn.DrawingM
     cnn = eval_embedder(cfg, Path(cache_dir or '.'), train)
     embed = lambda ds: cnn.encode_drawings(ds).numpy()
     vA = embed(A)
-    conditional = bool(getattr(model.hp, 'conditional', False))
+    conditional = model.has_encoder
     r = dict(**about, data=str(data), split=cfg.split, model=model.name, conditional=conditional, vae=bool(getattr(model.hp, 'vae', conditional)),
              losses=evaluate_losses(model, drawings, scale, cfg.batch_size, cfg.seed), halves=[len(A), len(B)],
              real=drawing_stats(B), reference=dict(c2st=two_sample_accuracy(A, B, embed, cfg.seed), frechet=frechet_distance(vA, embed(B))),

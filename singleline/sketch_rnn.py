@@ -238,6 +238,7 @@ class DrawingModel(nn.Module):
         return stroke5_dataset(drawings, self.hp, scale, train, seed)
 
     can_sample:bool = True               # draws without being shown a drawing (from a prior, or with no latent code at all)
+    has_encoder = property(lambda self: bool(getattr(self.hp, 'conditional', False)))   # reads a drawing into a code: reconstructs, interpolates, completes from q(z | partial)
     def position_losses(self, S5, lengths) -> tuple:
         "Per predicted point (B, N_max) each: the offset's NLL and the pen state's cross-entropy (`point_losses` of `next_point_mixtures`)."
         return point_losses(self.next_point_mixtures(S5, lengths), S5[:, 1:].float())
@@ -269,7 +270,7 @@ class DrawingModel(nn.Module):
     def complete_drawings(self, partial, n:int=8, temperature:float=0.4, scale:float=1.0, seed:int=None, z=None) -> list:
         "`n` completions of the stroke-3 drawing `partial` (data units): the model reads it, then continues; each result begins with `partial`."
         partial = np.asarray(partial, dtype=np.float64)
-        if getattr(self.hp, 'conditional', False) and z is None:                     # a model with an encoder draws z from q(z | partial)
+        if self.has_encoder and z is None:                     # a model with an encoder draws z from q(z | partial)
             mu, sigma_hat = encode_drawings(self, [partial], scale)
             z = mu.cpu().expand(n, -1) if sigma_hat is None else \
                 mu.cpu() + torch.exp(sigma_hat.cpu() / 2) * torch.randn(n, mu.shape[1], generator=torch.Generator().manual_seed(seed or 0))
@@ -281,7 +282,7 @@ class DrawingModel(nn.Module):
         return [np.concatenate([partial, r]) for r in rest]
     def interpolate_drawings(self, a, b, steps:int=8, temperature:float=0.1, scale:float=1.0, seed:int=0) -> list:
         "`steps` drawings decoded from slerp(mu_a, mu_b, t), t = 0 .. 1 (see `interpolate`); a model without a latent space refuses."
-        if not getattr(self.hp, 'conditional', False): raise SinglelineError(f"this {self.name} model cannot interpolate (it has no latent space: train with conditional=True)")
+        if not self.has_encoder: raise SinglelineError(f"this {self.name} model cannot interpolate (it has no latent space: train with conditional=True)")
         return interpolate(self, a, b, steps, scale, temperature, seed)
 
 # %% ../nbs/60_sketch_rnn.ipynb #489cdeac
@@ -441,7 +442,7 @@ def slerp(z0, z1, t:float):
 def encode_drawings(model:SketchRNN, drawings, scale:float=1.0):
     "mu and sigma_hat (B, N_z) of q(z | S) for stroke-3 drawings in data units."
     from singleline.data import collate_stroke5
-    if not getattr(model.hp, 'conditional', False): raise SinglelineError("this model is unconditional: it has no encoder (train with conditional=True)")
+    if not model.has_encoder: raise SinglelineError("this model is unconditional: it has no encoder (train with conditional=True)")
     ds = [np.asarray(d, dtype=np.float64) * [1 / scale, 1 / scale, 1] for d in drawings]
     too_long = [i for i, d in enumerate(ds) if len(d) > model.hp.max_seq_len]
     if too_long: raise SinglelineError(f"drawing {too_long[0]} has {len(ds[too_long[0]])} points, more than the model's max_seq_len={model.hp.max_seq_len}")

@@ -42,6 +42,7 @@ class TrainConfig:
     valid_every: int = 100            # steps between validations (0: never)
     best_metric: str = 'L_R'          # the validation metric that picks RUN/best.pt and stops early: 'L_R' (reconstruction; the annealed KL weight does not move it) or 'loss' (the objective)
     patience: int = 6                 # stop when best_metric has not improved for this many validations in a row (0: train all the steps)
+    max_minutes: float = None         # stop after the first step past this many minutes of one `run` (validated and saved there; None: no limit); a resumed run may change it
     log_every: int = 10               # steps between log rows (means over the steps since the last row)
     sample_every: int = 1000          # steps between sample grids (0: never)
     sample_n: int = 16                # drawings per sample grid
@@ -181,7 +182,7 @@ class Trainer:
         if self.world > 1:
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
         self.step, self.epoch, self.batch_in_epoch, self.bad_steps, self.best_valid, self.since_best = 0, 0, 0, 0, math.inf, 0
-        self.stopped_early = False
+        self.stopped = None                                                # why `run` ended before its steps: 'patience' or 'max_minutes'
         self.callbacks, self.metrics, self.valid_metrics = {}, {}, {}
 
     # -- callbacks (minGPT) ----------------------------------------------------------------------------------------
@@ -305,7 +306,9 @@ def validate(self:Trainer) -> dict:
             count += len(items)
     m.train(was)
     self.valid_metrics = self._reduce_means(sums, count)
-    v = self.valid_metrics.get(self.config.best_metric, self.valid_metrics.get('loss', math.inf))
+    if self.config.best_metric not in self.valid_metrics:
+        raise SinglelineError(f"best_metric={self.config.best_metric!r} is not one of this model's validation metrics ({', '.join(sorted(self.valid_metrics))})")
+    v = self.valid_metrics[self.config.best_metric]
     if v < self.best_valid: self.best_valid, self.since_best = v, 0
     else: self.since_best += 1                                              # validations in a row without a better one
     return self.valid_metrics
@@ -342,6 +345,15 @@ def train_step(self:Trainer, batch) -> dict:
     return metrics
 
 @patch
+def _agree(self:Trainer, flag:bool) -> bool:
+    "`flag` if any process raises it (every process must stop at the same step)."
+    d = _dist()
+    if d is None: return flag
+    v = torch.tensor([float(flag)], device=self.device if torch.distributed.get_backend() == 'nccl' else 'cpu')
+    d.all_reduce(v, op=torch.distributed.ReduceOp.MAX)
+    return bool(v.item())
+
+@patch
 def _sample_rng(self:Trainer):
     devices = [self.device.index] if self.device.type == 'cuda' else []
     return torch.random.fork_rng(devices=devices)
@@ -349,9 +361,11 @@ def _sample_rng(self:Trainer):
 # %% ../nbs/80_train.ipynb #e04cdea3
 @patch
 def run(self:Trainer, steps:int=None) -> 'Trainer':
-    "Train until `steps` (default `config.steps`), validating, logging, sampling and saving on the way."
+    "Train until `steps` (default `config.steps`), early stopping or `max_minutes`, validating, logging, sampling and saving on the way."
     c = self.config
     total = int(steps if steps is not None else c.steps)
+    deadline = time.monotonic() + 60 * c.max_minutes if c.max_minutes else None
+    self.stopped = None
     if self.step == 0: torch.manual_seed(c.seed * 7919 + self.rank)   # this process's noise (z, dropout); resumed runs restore it instead
     bar = progress(range(self.step, total), desc='train', total=total - self.step, disable=not (c.progress and self.is_main) or None) if self.step < total else None
     sums, count = {}, 0
@@ -363,6 +377,8 @@ def run(self:Trainer, steps:int=None) -> 'Trainer':
         self.metrics = metrics
         self.trigger('on_step_end')
         if bar is not None: bar.update(1); bar.set_postfix(loss=f"{metrics['loss']:.3f}", refresh=False)
+        if deadline is not None and self.step < total and self._agree(time.monotonic() >= deadline):   # out of time: this step is the last
+            self.stopped, total = 'max_minutes', self.step
         last = self.step == total
         if c.log_every and (self.step % c.log_every == 0 or last):
             self.log_metrics = self._reduce_means(sums, count); sums, count = {}, 0
@@ -371,7 +387,7 @@ def run(self:Trainer, steps:int=None) -> 'Trainer':
             with self._sample_rng(): self.validate()
             self.trigger('on_valid_end')
             if c.patience and self.since_best >= c.patience and not last:  # early stopping: best.pt holds the best model
-                self.stopped_early, total, last = True, self.step, True
+                self.stopped, total, last = 'patience', self.step, True
         if c.sample_every and self.step % c.sample_every == 0 and self.is_main:
             with self._sample_rng(): self.trigger('on_sample')
         if self.run_dir is not None and (last or (c.save_every and self.step % c.save_every == 0)): self.save()
@@ -565,10 +581,11 @@ def train_command(argv:list) -> int:
     p = _train_parser()
     a, given = p.parse_args(argv), _given_settings(p, argv, TrainConfig)
     if a.resume and a.config: raise SinglelineError("--resume takes its settings from the checkpoint; drop --config")
-    if a.resume and set(given) - {'steps'}: raise SinglelineError(f"--resume takes its settings from the checkpoint; only --steps may change (got --{', --'.join(sorted(set(given) - {'steps'})).replace('_', '-')})")
+    if a.resume and set(given) - {'steps', 'max_minutes'}: raise SinglelineError(f"--resume takes its settings from the checkpoint; only --steps and --max-minutes may change (got --{', --'.join(sorted(set(given) - {'steps', 'max_minutes'})).replace('_', '-')})")
     md, td = load_config(a.config) if a.config else ({}, {})
     td.update({k: v for k, v in given.items() if k != 'steps'})
     t = make_trainer(a.data, a.out, a.model or (None if a.resume else 'sketchrnn'), md, td, a.resume, given.get('steps'), a.valid_fraction)
+    if 'max_minutes' in given: t.config.max_minutes = given['max_minutes']
     if t.is_main:
         m = t.meta
         print(f"{t.raw_model.name}: {sum(p.numel() for p in t.raw_model.parameters()):,} parameters; {m['n_train']} training drawings "
@@ -578,7 +595,8 @@ def train_command(argv:list) -> int:
     if t.is_main:
         v = t.valid_metrics
         print(f"step {t.step}: " + (f"validation loss {v['loss']:.4f}; " if v else '') + f"checkpoint {Path(a.out) / CHECKPOINT}")
-        if t.stopped_early: print(f"stopped early: validation {t.config.best_metric} has not improved for {t.config.patience} validations; the best, {t.best_valid:.4f}, is in {Path(a.out) / 'best.pt'}")
+        if t.stopped == 'patience': print(f"stopped early: validation {t.config.best_metric} has not improved for {t.config.patience} validations; the best, {t.best_valid:.4f}, is in {Path(a.out) / 'best.pt'}")
+        if t.stopped == 'max_minutes': print(f"stopped after {t.config.max_minutes:g} minutes; resume with --resume (and a new --max-minutes)")
     d = _dist()
     if d is not None: d.destroy_process_group()
     return 0
