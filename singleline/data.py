@@ -220,9 +220,11 @@ def scale_factor(drawings) -> float:
 # %% ../nbs/01_data.ipynb #7faeb6ba
 def collate_stroke5(batch,       # list of stroke-3 arrays `(n_i, 3)`
                     max_len:int, # padded length (the batch is `max_len + 1` long with the start token)
+                    trim:bool=False, # pad only to the longest drawing + 1 (an end row for each), at most `max_len`
                    ) -> tuple:
     "Stack stroke-3 drawings into a stroke-5 float tensor `(B, max_len + 1, 5)` and a lengths tensor `(B,)`."
     import torch
+    if trim: max_len = min(max(len(d) for d in batch) + 1, max_len)
     s5 = np.stack([to_stroke5(d, max_len) for d in batch])                         # (B, max_len + 1, 5)
     lengths = torch.tensor([len(d) for d in batch], dtype=torch.long)              # (B,)
     return torch.from_numpy(s5).float(), lengths
@@ -271,6 +273,9 @@ class DrawingDataset:
     def collate_fn(self):
         "`collate_stroke5` with this dataset's `max_len`, for `DataLoader(collate_fn=...)`."
         return partial(collate_stroke5, max_len=self.max_len)
+    def lengths(self) -> list:
+        "The points of each drawing (before augmentation), for batching drawings of similar length."
+        return [len(d) for d in self.drawings]
 
 # %% ../nbs/01_data.ipynb #3b33cebf
 def _stats(values) -> str:

@@ -179,11 +179,12 @@ def point_losses(p:dict, target) -> tuple:
     ce = -(target[..., 2:] * F.log_softmax(p['q_logits'], -1)).sum(-1)
     return nll, ce
 
-def reconstruction_loss(p:dict, target, lengths) -> tuple:
-    "L_s, L_p: offsets over the real points, pen states over all N_max steps, each / N_max and averaged over the batch."
-    B, N_max, _ = target.shape
-    real = torch.arange(N_max, device=target.device)[None] < lengths.to(target.device)[:, None]   # (B, N_max) mask of real points
-    nll, ce = point_losses(p, target)                                     # (B, N_max) each
+def reconstruction_loss(p:dict, target, lengths, N_max:int=None) -> tuple:
+    "L_s, L_p: offsets over the real points, pen states over all N_max steps, each / N_max and averaged over the batch (a batch cut after its longest drawing, `collate_stroke5(trim=True)`, keeps the model's N_max)."
+    B, T, _ = target.shape
+    N_max = N_max or T
+    real = torch.arange(T, device=target.device)[None] < lengths.to(target.device)[:, None]   # (B, T) mask of real points
+    nll, ce = point_losses(p, target)                                     # (B, T) each
     L_s = (nll * real).sum() / (B * N_max)                                 # L_s = -1/N_max sum_{i <= N_s} log sum_j Pi_j N(dx_i, dy_i | ...)
     L_p = ce.sum() / (B * N_max)                                           # L_p = -1/N_max sum_{i <= N_max} sum_k p_k log q_k
     return L_s, L_p
@@ -238,6 +239,7 @@ class DrawingModel(nn.Module):
         return stroke5_dataset(drawings, self.hp, scale, train, seed)
 
     can_sample:bool = True               # draws without being shown a drawing (from a prior, or with no latent code at all)
+    bucket_by_length:bool = False        # the trainer's default for `TrainConfig.bucket_by_length` (SketchRNN: no, the paper's fixed N_max)
     has_encoder = property(lambda self: bool(getattr(self.hp, 'conditional', False)))   # reads a drawing into a code: reconstructs, interpolates, completes from q(z | partial)
     def position_losses(self, S5, lengths) -> tuple:
         "Per predicted point (B, N_max) each: the offset's NLL and the pen state's cross-entropy (`point_losses` of `next_point_mixtures`)."
@@ -336,7 +338,7 @@ def forward(self:SketchRNN, batch, step:int=0) -> dict:
     z = None
     if self.hp.conditional: z, mu, sigma_hat = self.encode(S5, lengths)
     p, _ = self.decode(S5[:, :-1], z)                                   # predicts S_1 .. S_N_max
-    L_s, L_p = reconstruction_loss(p, S5[:, 1:].float(), lengths)
+    L_s, L_p = reconstruction_loss(p, S5[:, 1:].float(), lengths, self.hp.max_seq_len)
     L_R = L_s + L_p
     out = dict(L_s=L_s.detach(), L_p=L_p.detach(), L_R=L_R.detach())
     if not self.hp.conditional: return dict(loss=L_R, **out)

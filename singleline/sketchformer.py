@@ -174,6 +174,7 @@ class Sketchformer(DrawingModel):
 
     n_positions = property(lambda self: self.hp.max_seq_len + 1)          # S_0 .. S_N_max
     can_sample = property(lambda self: not self.hp.conditional or self.hp.vae)
+    bucket_by_length = True                                                # trained on batches of similar length, cut after the longest (`train.length_buckets`)
     def make_embedding(self): return nn.Linear(5, self.hp.d_model)        # a point's vector: W_e S_t + b_e
     def make_head(self): return nn.Linear(self.hp.d_model, 6 * self.hp.num_mixture + 3)   # y_t = W_y x_t + b_y, as SketchRNN
 
@@ -225,7 +226,7 @@ class Sketchformer(DrawingModel):
         S5, lengths = (t.to(self.PE.device) for t in batch)
         memory, L_KL = self.latent(S5, lengths)
         p = gmm_params(self.decode(S5[:, :-1], memory), self.hp.num_mixture)
-        L_s, L_p = reconstruction_loss(p, S5[:, 1:].float(), lengths)
+        L_s, L_p = reconstruction_loss(p, S5[:, 1:].float(), lengths, self.hp.max_seq_len)
         L_R = L_s + L_p
         out = dict(loss=L_R, L_s=L_s.detach(), L_p=L_p.detach(), L_R=L_R.detach())
         if L_KL is not None: out.update(loss=L_R + self.hp.kl_weight * torch.clamp(L_KL, min=self.hp.kl_tolerance), L_KL=L_KL.detach())

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import os, sys, io, csv, json, math, time, random, argparse, importlib, contextlib, ctypes, warnings
 from dataclasses import dataclass, asdict, fields, field
+from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
@@ -15,9 +16,9 @@ from .core import *
 
 # %% auto #0
 __all__ = ['MODELS', 'CHECKPOINT', 'SAMPLE_KEYS', 'RESUME_KEYS', 'model_class', 'TrainConfig', 'load_config', 'keep_freed_memory',
-           'EpochBatchSampler', 'setup_distributed', 'Trainer', 'CSVLogger', 'TensorBoardLogger', 'grid_image',
-           'save_drawings', 'SampleGrid', 'BestCheckpoint', 'default_callbacks', 'load_run', 'make_trainer',
-           'train_command']
+           'length_buckets', 'EpochBatchSampler', 'setup_distributed', 'Trainer', 'CSVLogger', 'TensorBoardLogger',
+           'grid_image', 'save_drawings', 'SampleGrid', 'BestCheckpoint', 'default_callbacks', 'load_run',
+           'make_trainer', 'train_command']
 
 # %% ../nbs/80_train.ipynb #3959a9db
 MODELS = {
@@ -42,6 +43,7 @@ class TrainConfig:
     valid_every: int = 100            # steps between validations (0: never)
     best_metric: str = 'L_R'          # the validation metric that picks RUN/best.pt and stops early: 'L_R' (reconstruction; the annealed KL weight does not move it) or 'loss' (the objective)
     patience: int = 6                 # stop when best_metric has not improved for this many validations in a row (0: train all the steps)
+    bucket_by_length: bool = None     # batches of drawings of similar length, each cut after its longest (see `length_buckets`); None: as the model prefers (`DrawingModel.bucket_by_length`)
     max_minutes: float = None         # stop after the first step past this many minutes of one `run` (validated and saved there; None: no limit); a resumed run may change it
     log_every: int = 10               # steps between log rows (means over the steps since the last row)
     sample_every: int = 1000          # steps between sample grids (0: never)
@@ -95,13 +97,24 @@ def keep_freed_memory() -> bool:
 _freed_memory_kept = False
 
 # %% ../nbs/80_train.ipynb #d9c5c412
+def length_buckets(order, lengths, batch_size:int, generator, pool:int=8) -> torch.Tensor:
+    "`order` (a permutation of the drawings) rearranged into batches of similar length: pools of `pool` batches sorted by length, the batches then shuffled."
+    n = len(order) // batch_size * batch_size                              # the last partial batch is dropped, as without buckets
+    order = order[:n]
+    key = torch.as_tensor(lengths)[order]
+    size = pool * batch_size
+    sorted_ = torch.cat([order[i:i + size][torch.argsort(key[i:i + size], stable=True)] for i in range(0, n, size)]) if n else order
+    batches = sorted_.view(-1, batch_size)                                 # (n / B, B)
+    return batches[torch.randperm(len(batches), generator=generator)].reshape(-1)
+
 class EpochBatchSampler(torch.utils.data.Sampler):
-    "Batches of indices of epoch `epoch` from batch `start` on: a seeded permutation, global batches, this rank's share."
-    def __init__(self, n:int, batch_size:int, seed:int, epoch:int, start:int=0, rank:int=0, world:int=1):
-        self.n, self.B, self.seed, self.epoch, self.start, self.rank, self.world = n, batch_size, seed, epoch, start, rank, world
+    "Batches of indices of epoch `epoch` from batch `start` on: a seeded permutation (in `length_buckets` when `lengths` are given), global batches, this rank's share."
+    def __init__(self, n:int, batch_size:int, seed:int, epoch:int, start:int=0, rank:int=0, world:int=1, lengths=None):
+        self.n, self.B, self.seed, self.epoch, self.start, self.rank, self.world, self.lengths = n, batch_size, seed, epoch, start, rank, world, lengths
     def order(self) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return torch.randperm(self.n, generator=g)
+        order = torch.randperm(self.n, generator=g)
+        return order if self.lengths is None else length_buckets(order, self.lengths, self.B, g)
     def __len__(self): return max(self.n // self.B - self.start, 0)
     def __iter__(self):
         order = self.order()
@@ -247,10 +260,11 @@ def save(self:Trainer, path=None) -> Path:
 @patch
 def _loader(self:Trainer, epoch:int, start:int):
     if hasattr(self.train_set, 'set_epoch'): self.train_set.set_epoch(epoch)
-    sampler = EpochBatchSampler(len(self.train_set), self.batch_size, self.config.seed, epoch, start, self.rank, self.world)
+    bucket = self.config.bucket_by_length if self.config.bucket_by_length is not None else self.raw_model.bucket_by_length
+    sampler = EpochBatchSampler(len(self.train_set), self.batch_size, self.config.seed, epoch, start, self.rank, self.world, self.train_set.lengths() if bucket else None)
     # its own generator: a DataLoader iterator draws its workers' base seed from it, not from the global RNG
     g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch * 101 + start)
-    return torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler, collate_fn=self.train_set.collate_fn,
+    return torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler, collate_fn=partial(self.train_set.collate_fn, trim=True) if bucket else self.train_set.collate_fn,
                                        num_workers=self.config.num_workers, generator=g)
 
 @patch
