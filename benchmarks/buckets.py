@@ -8,8 +8,8 @@ CPU, as `converge.py` trains them) the script times `Trainer.train_step` over th
 with `TrainConfig(bucket_by_length=False)` (every batch padded to N_max, the paper's way) and with
 `bucket_by_length=True` (`train.length_buckets`: batches of similar length, each cut one row after its longest drawing),
 alternating the two so that the shared machine's load falls on both alike. It reports the mean rows per batch, seconds
-per step and the ratio. The losses are the same where a batch is not cut (70_sketchformer tests it); only speed is
-measured here.
+per step and the ratio. A cut batch has the same offset loss and the pen loss of the rows it keeps,
+over the same N_max (70_sketchformer tests it); only speed is measured here.
 
 Writes benchmarks/results/buckets.json and prints a table.
 """

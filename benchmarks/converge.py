@@ -60,9 +60,11 @@ def child(a) -> dict:
                                                      cpu_bf16=True, threads=a.threads, progress=False, tensorboard=False, seed=0), resume=resume)
     done = curves(run)['train'] if resume else []                  # the logs up to the checkpoint (the trainer cut what came after)
     spent = done[-1]['minutes'] if done else 0.
-    t.config.patience, t.config.max_minutes = a.patience, a.minutes - spent
-    if t.config.max_minutes > 0 and t.since_best < a.patience: t.run()       # the trainer keeps RUN/best.pt, the lowest validation L_R
-    stop = f'no improvement in {a.patience} validations' if t.since_best >= a.patience else 'time limit'
+    # a resumed run takes these from here too: the patience and time left, checkpoints every 100 steps, the model's batching
+    t.config.patience, t.config.best_metric, t.config.save_every = a.patience, 'L_R', 100
+    t.config.bucket_by_length, t.config.max_minutes = t.raw_model.bucket_by_length, a.minutes - spent
+    if t.config.max_minutes > 0: t.run()                          # the trainer keeps RUN/best.pt, the lowest validation L_R
+    stop = f'no improvement in {a.patience} validations' if t.stopped == 'patience' else 'time limit'
     c = curves(run)
     ev = evaluate_run(run / 'best.pt', data, EvaluateConfig(embedder=str(out / 'drawing_cnn.pt'), seed=0))
     return dict(mode=a.child, model=a.model, run=str(run), hparams=json.loads(a.hparams), steps=t.step, minutes=c['train'][-1]['minutes'] if c['train'] else 0.,
@@ -70,9 +72,10 @@ def child(a) -> dict:
 
 
 def training_minutes(times) -> np.ndarray:
-    "Minutes of training at each of a run's log times (ascending): a gap over ten times the median between rows (the run stopped, then resumed) counts as the median."
+    "Minutes of training at each of a run's log times (ascending): the first row counts one typical interval (the median between rows), and so does a gap over ten times it (the run stopped, then resumed)."
     gaps = np.diff(np.asarray(times, dtype=np.float64), prepend=times[0]) if len(times) else np.zeros(0)
     typical = np.median(gaps[1:]) if len(gaps) > 1 else 0.
+    gaps[:1] = typical                                             # the steps before the first row took about as long
     return np.cumsum(np.where(gaps > 10 * typical, typical, gaps)) / 60
 
 
@@ -144,7 +147,7 @@ def main():
     p.add_argument('--tag', default='', help='added to the results file name and the run folders (default: none)')
     p.add_argument('--threads', type=int, default=1, help='torch threads per training (default 1)')
     p.add_argument('--out', default=None, help='folder for the data, the runs and the drawing CNN (default: a new temporary folder)')
-    p.add_argument('--resume', action='store_true', help='continue the runs in OUT/<mode> where their checkpoints stopped (time and best so far from their logs)')
+    p.add_argument('--resume', action='store_true', help='continue the runs in OUT/<mode> where their checkpoints stopped (the minutes spent from their logs, the best so far from the checkpoint)')
     p.add_argument('--ship', action='store_true', help="export each mode's best checkpoint as the package's pretrained model (singleline/pretrained/)")
     p.add_argument('--model', choices=('sketchrnn', 'sketchformer', 'sketchformer-tokens'), default='sketchrnn', help='the model trained in each mode (default sketchrnn; the Sketchformers at their paper sizes)')
     p.add_argument('--peer', action='store_true', help="also train the artist's port (singleline-models 0.0.2, conditional, its defaults) for the same minutes, at once (benchmarks/peer_sketch_rnn.py)")

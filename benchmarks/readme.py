@@ -20,6 +20,8 @@ BENCHMARKS = [
      "the paper-size conditional SketchRNN on the artist's drawings, early-stopped on validation L_R; its best checkpoint ships as `look-vae`"),
     ('converge_unconditional_dec256.json', 'converge', 'SketchRNN to convergence: the decoder alone, 256 wide',
      "the unconditional SketchRNN with a 256-wide decoder, early-stopped on validation L_R; its best checkpoint ships as `look`"),
+    ('buckets.json', 'buckets', 'Length buckets against a fixed N_max',
+     "a training step of each model at its paper size with `TrainConfig(bucket_by_length=True)` (batches of similar length, each cut after its longest drawing) against the paper's batches padded to N_max = 250, on the artist's drawings"),
     ('long_range.json', 'long_range', 'Long-range structure: SketchRNN against the Sketchformer',
      "the conditional SketchRNN and the Sketchformer (continuous and tokenised) trained by `converge.py` on the same drawings: reconstruction chamfer overall and on the last third of long drawings, late drift, loss by position, realism, time"),
     ('joining.json', 'joining', 'Joining strokes and splitting pages',

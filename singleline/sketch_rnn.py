@@ -470,7 +470,7 @@ def interpolate(model:SketchRNN, a, b, steps:int=8, scale:float=1.0, temperature
 class LatentEmbedder:
     "A trained conditional SketchRNN as a drawing embedder: mu of q(z | S), unit length; drawings longer than N_max are cut to it."
     def __init__(self, model:SketchRNN, scale:float, batch_size:int=256):
-        if not model.hp.conditional: raise SinglelineError("an unconditional model has no latent space to embed drawings with")
+        if not model.has_encoder: raise SinglelineError("an unconditional model has no latent space to embed drawings with")
         self.model, self.scale, self.batch_size = model.eval(), float(scale), batch_size
         w = torch.cat([p.detach().float().flatten()[:4096].cpu() for p in model.parameters()])
         self.model_id = f"sketchrnn-z:{model.hp.z_size}:{hashlib.sha256(w.numpy().tobytes()).hexdigest()[:16]}"

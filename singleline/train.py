@@ -43,8 +43,8 @@ class TrainConfig:
     valid_every: int = 100            # steps between validations (0: never)
     best_metric: str = 'L_R'          # the validation metric that picks RUN/best.pt and stops early: 'L_R' (reconstruction; the annealed KL weight does not move it) or 'loss' (the objective)
     patience: int = 6                 # stop when best_metric has not improved for this many validations in a row (0: train all the steps)
-    bucket_by_length: bool = None     # batches of drawings of similar length, each cut after its longest (see `length_buckets`); None: as the model prefers (`DrawingModel.bucket_by_length`)
-    max_minutes: float = None         # stop after the first step past this many minutes of one `run` (validated and saved there; None: no limit); a resumed run may change it
+    bucket_by_length: bool = None     # batches of drawings of similar length, each cut after its longest (see `length_buckets`); None: as the model prefers (`DrawingModel.bucket_by_length`), decided when the run starts and kept in its checkpoint
+    max_minutes: float = None         # stop after the first step past this many minutes of one `run` (validated and saved there; None or 0: no limit); a resumed run may change it
     log_every: int = 10               # steps between log rows (means over the steps since the last row)
     sample_every: int = 1000          # steps between sample grids (0: never)
     sample_n: int = 16                # drawings per sample grid
@@ -260,7 +260,8 @@ def save(self:Trainer, path=None) -> Path:
 @patch
 def _loader(self:Trainer, epoch:int, start:int):
     if hasattr(self.train_set, 'set_epoch'): self.train_set.set_epoch(epoch)
-    bucket = self.config.bucket_by_length if self.config.bucket_by_length is not None else self.raw_model.bucket_by_length
+    bucket = bool(self.config.bucket_by_length)
+    if bucket and not hasattr(self.train_set, 'lengths'): raise SinglelineError("bucket_by_length needs a training set with lengths() (a data.DrawingDataset); set bucket_by_length=False")
     sampler = EpochBatchSampler(len(self.train_set), self.batch_size, self.config.seed, epoch, start, self.rank, self.world, self.train_set.lengths() if bucket else None)
     # its own generator: a DataLoader iterator draws its workers' base seed from it, not from the global RNG
     g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch * 101 + start)
@@ -380,6 +381,9 @@ def run(self:Trainer, steps:int=None) -> 'Trainer':
     total = int(steps if steps is not None else c.steps)
     deadline = time.monotonic() + 60 * c.max_minutes if c.max_minutes else None
     self.stopped = None
+    if c.patience and c.valid_every and self.since_best >= c.patience:      # a resumed run that had already stopped early
+        self.stopped = 'patience'
+        return self
     if self.step == 0: torch.manual_seed(c.seed * 7919 + self.rank)   # this process's noise (z, dropout); resumed runs restore it instead
     bar = progress(range(self.step, total), desc='train', total=total - self.step, disable=not (c.progress and self.is_main) or None) if self.step < total else None
     sums, count = {}, 0
@@ -400,7 +404,7 @@ def run(self:Trainer, steps:int=None) -> 'Trainer':
         if c.valid_every and (self.step % c.valid_every == 0 or last):
             with self._sample_rng(): self.validate()
             self.trigger('on_valid_end')
-            if c.patience and self.since_best >= c.patience and not last:  # early stopping: best.pt holds the best model
+            if c.patience and self.since_best >= c.patience and (not last or self.stopped):   # early stopping (it wins over the time limit): best.pt holds the best model
                 self.stopped, total, last = 'patience', self.step, True
         if c.sample_every and self.step % c.sample_every == 0 and self.is_main:
             with self._sample_rng(): self.trigger('on_sample')
@@ -567,6 +571,7 @@ def make_trainer(data, out, model_name:str='sketchrnn', model_config:dict=None, 
         except SinglelineError: valid_set = None                            # no validation drawing fits max_seq_len
         meta = dict(data=str(data), n_train=len(train_set), n_valid=len(valid_set) if valid_set else 0,
                     dropped_train=getattr(train_set, 'dropped', 0))
+        if tc.bucket_by_length is None: tc.bucket_by_length = False if ck else model.bucket_by_length   # decided once; a checkpoint without the setting keeps fixed-length batches
         t = Trainer(model, train_set, valid_set, tc, out, train_set.scale, meta)
     if ck:
         with file_errors(ck['path'], 'training state'): t.load_state_dict(ck)
@@ -581,7 +586,7 @@ def _train_parser() -> argparse.ArgumentParser:
         '--model': dict(default=None, help=f"model to train: {', '.join(MODELS)} (default sketchrnn)"),
         '--out': dict(required=True, help='run folder: checkpoint.pt, best.pt, train.csv, valid.csv, tb/, samples/'),
         '--config': "JSON or TOML file with a 'model' and/or a 'train' table of settings",
-        '--resume': dict(action='store_true', help="continue the run in --out exactly where its checkpoint stopped (only --steps may change)"),
+        '--resume': dict(action='store_true', help="continue the run in --out exactly where its checkpoint stopped (only --steps and --max-minutes may change)"),
         '--valid-fraction': dict(type=float, default=0.05, help='share of train held out when the data has no valid split (default: %(default)s)')})
 
 def _given_settings(p, argv:list, cls) -> dict:
