@@ -1,6 +1,7 @@
 """Training to convergence: paper-size SketchRNN on the shared drawings, early-stopped on validation L_R, then evaluated.
 
     python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation paper] [--threads 1] [--out DIR] [--resume] [--ship] [--hparams JSON] [--tag NAME]
+    python benchmarks/converge.py --compare RESULT [RESULT ...] [--figure NAME]     # the curves of earlier runs in one figure
 
 Data, as `singleline prepare` makes it: the shared pages (../shared/data/look_train.npz) joined (`joining.join_drawings`,
 RDP tolerance 2 on the 200 canvas) and split into drawings (`joining.split_pages`, groups of at least 150 units of area,
@@ -152,6 +153,8 @@ def main():
     p.add_argument('--model', choices=('sketchrnn', 'sketchformer', 'sketchformer-tokens'), default='sketchrnn', help='the model trained in each mode (default sketchrnn; the Sketchformers at their paper sizes)')
     p.add_argument('--peer', action='store_true', help="also train the artist's port (singleline-models 0.0.2, conditional, its defaults) for the same minutes, at once (benchmarks/peer_sketch_rnn.py)")
     p.add_argument('--peer-valid-every', type=int, default=25, help="validate the port every this many steps (default 25; its steps are slower)")
+    p.add_argument('--compare', nargs='+', metavar='RESULT', help='instead of training: plot the curves of earlier runs (benchmarks/results/RESULT.json) in one figure, nbs/images/FIGURE.png')
+    p.add_argument('--figure', default='converge_compare', help='the file name of --compare\'s figure (default converge_compare)')
     p.add_argument('--child', choices=MODES + ('peer',), help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -163,6 +166,11 @@ def main():
                                                 a.threads, str(out / 'drawing_cnn.pt')))); return
     if a.child:
         print('RESULT ' + json.dumps(child(a))); return
+    if a.compare:
+        res = {f"{name.removeprefix('converge_')}{'' if len(r['results']) == 1 else ' ' + mode}": v
+               for name in a.compare for r in [json.loads((RESULTS / f'{name}.json').read_text())] for mode, v in r['results'].items()}
+        path = Path(__file__).parents[1] / 'nbs' / 'images' / f'{a.figure}.png'
+        plot(res, path); print(f"wrote {path}"); return
     out = Path(a.out or tempfile.mkdtemp()); out.mkdir(parents=True, exist_ok=True)
     data = prepare_data(out)
     if not (out / 'drawing_cnn.pt').exists():                      # one embedder for every mode's Fréchet distance
