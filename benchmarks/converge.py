@@ -153,7 +153,7 @@ def main():
     p.add_argument('--model', choices=('sketchrnn', 'sketchformer', 'sketchformer-tokens'), default='sketchrnn', help='the model trained in each mode (default sketchrnn; the Sketchformers at their paper sizes)')
     p.add_argument('--peer', action='store_true', help="also train the artist's port (singleline-models 0.0.2, conditional, its defaults) for the same minutes, at once (benchmarks/peer_sketch_rnn.py)")
     p.add_argument('--peer-valid-every', type=int, default=25, help="validate the port every this many steps (default 25; its steps are slower)")
-    p.add_argument('--compare', nargs='+', metavar='RESULT', help='instead of training: plot the curves of earlier runs (benchmarks/results/RESULT.json) in one figure, nbs/images/FIGURE.png')
+    p.add_argument('--compare', nargs='+', metavar='RESULT', help='instead of training: plot the curves of earlier runs (benchmarks/results/RESULT.json; RESULT=LABEL names a curve) in one figure, nbs/images/FIGURE.png')
     p.add_argument('--figure', default='converge_compare', help='the file name of --compare\'s figure (default converge_compare)')
     p.add_argument('--child', choices=MODES + ('peer',), help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
@@ -167,8 +167,11 @@ def main():
     if a.child:
         print('RESULT ' + json.dumps(child(a))); return
     if a.compare:
-        res = {f"{name.removeprefix('converge_')}{'' if len(r['results']) == 1 else ' ' + mode}": v
-               for name in a.compare for r in [json.loads((RESULTS / f'{name}.json').read_text())] for mode, v in r['results'].items()}
+        res = {}
+        for item in a.compare:                                     # RESULT or RESULT=LABEL
+            name, _, label = item.partition('=')
+            r = json.loads((RESULTS / f'{name}.json').read_text())['results']
+            res.update({(label or name.removeprefix('converge_')) + ('' if len(r) == 1 else f' {mode}'): v for mode, v in r.items()})
         path = Path(__file__).parents[1] / 'nbs' / 'images' / f'{a.figure}.png'
         plot(res, path); print(f"wrote {path}"); return
     out = Path(a.out or tempfile.mkdtemp()); out.mkdir(parents=True, exist_ok=True)
