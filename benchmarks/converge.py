@@ -2,6 +2,7 @@
 
     python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation paper] [--threads 1] [--out DIR] [--resume] [--ship] [--hparams JSON] [--tag NAME]
     python benchmarks/converge.py --compare RESULT [RESULT ...] [--figure NAME]     # the curves of earlier runs in one figure
+    python benchmarks/converge.py --ship-from RESULT                                 # an earlier run's best checkpoints become the pretrained models
 
 Data, as `singleline prepare` makes it: the shared pages (../shared/data/look_train.npz) joined (`joining.join_drawings`,
 RDP tolerance 2 on the 200 canvas) and split into drawings (`joining.split_pages`, groups of at least 150 units of area,
@@ -155,6 +156,7 @@ def main():
     p.add_argument('--peer-valid-every', type=int, default=25, help="validate the port every this many steps (default 25; its steps are slower)")
     p.add_argument('--compare', nargs='+', metavar='RESULT', help='instead of training: plot the curves of earlier runs (benchmarks/results/RESULT.json; RESULT=LABEL names a curve) in one figure, nbs/images/FIGURE.png')
     p.add_argument('--figure', default='converge_compare', help='the file name of --compare\'s figure (default converge_compare)')
+    p.add_argument('--ship-from', metavar='RESULT', help="instead of training: ship the best checkpoints of an earlier run (benchmarks/results/RESULT.json) as the package's pretrained models")
     p.add_argument('--child', choices=MODES + ('peer',), help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -166,6 +168,9 @@ def main():
                                                 a.threads, str(out / 'drawing_cnn.pt')))); return
     if a.child:
         print('RESULT ' + json.dumps(child(a))); return
+    if a.ship_from:
+        report = json.loads((RESULTS / f'{a.ship_from}.json').read_text())
+        ship({m: r for m, r in report['results'].items() if m in MODES}, Path(report['data']).parent, Path(report['data'])); return
     if a.compare:
         res = {}
         for item in a.compare:                                     # RESULT or RESULT=LABEL
