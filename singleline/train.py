@@ -178,6 +178,8 @@ class Trainer:
         self.rank, self.world, self.device = setup_distributed(c.device)
         if self.device.type == 'cpu' and c.keep_freed_memory: keep_freed_memory()
         self.train_set, self.valid_set = train_set, valid_set
+        if c.bucket_by_length is None: c.bucket_by_length = model.bucket_by_length    # decided once, kept in the checkpoint
+        if c.bucket_by_length and not hasattr(train_set, 'lengths'): raise SinglelineError("bucket_by_length needs a training set with lengths() (a data.DrawingDataset); set bucket_by_length=False")
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.scale = float(scale if scale is not None else getattr(train_set, 'scale', 1.0))
         self.meta = dict(meta or {})
@@ -260,8 +262,7 @@ def save(self:Trainer, path=None) -> Path:
 @patch
 def _loader(self:Trainer, epoch:int, start:int):
     if hasattr(self.train_set, 'set_epoch'): self.train_set.set_epoch(epoch)
-    bucket = bool(self.config.bucket_by_length)
-    if bucket and not hasattr(self.train_set, 'lengths'): raise SinglelineError("bucket_by_length needs a training set with lengths() (a data.DrawingDataset); set bucket_by_length=False")
+    bucket = self.config.bucket_by_length
     sampler = EpochBatchSampler(len(self.train_set), self.batch_size, self.config.seed, epoch, start, self.rank, self.world, self.train_set.lengths() if bucket else None)
     # its own generator: a DataLoader iterator draws its workers' base seed from it, not from the global RNG
     g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch * 101 + start)
@@ -571,7 +572,7 @@ def make_trainer(data, out, model_name:str='sketchrnn', model_config:dict=None, 
         except SinglelineError: valid_set = None                            # no validation drawing fits max_seq_len
         meta = dict(data=str(data), n_train=len(train_set), n_valid=len(valid_set) if valid_set else 0,
                     dropped_train=getattr(train_set, 'dropped', 0))
-        if tc.bucket_by_length is None: tc.bucket_by_length = False if ck else model.bucket_by_length   # decided once; a checkpoint without the setting keeps fixed-length batches
+        if ck and tc.bucket_by_length is None: tc.bucket_by_length = False  # a checkpoint without the setting keeps fixed-length batches
         t = Trainer(model, train_set, valid_set, tc, out, train_set.scale, meta)
     if ck:
         with file_errors(ck['path'], 'training state'): t.load_state_dict(ck)
@@ -600,7 +601,8 @@ def train_command(argv:list) -> int:
     p = _train_parser()
     a, given = p.parse_args(argv), _given_settings(p, argv, TrainConfig)
     if a.resume and a.config: raise SinglelineError("--resume takes its settings from the checkpoint; drop --config")
-    if a.resume and set(given) - {'steps', 'max_minutes'}: raise SinglelineError(f"--resume takes its settings from the checkpoint; only --steps and --max-minutes may change (got --{', --'.join(sorted(set(given) - {'steps', 'max_minutes'})).replace('_', '-')})")
+    fixed = set(given) - {'steps', 'max_minutes'}                          # what a resumed run takes from its checkpoint
+    if a.resume and fixed: raise SinglelineError(f"--resume takes its settings from the checkpoint; only --steps and --max-minutes may change (got --{', --'.join(sorted(fixed)).replace('_', '-')})")
     md, td = load_config(a.config) if a.config else ({}, {})
     td.update({k: v for k, v in given.items() if k != 'steps'})
     t = make_trainer(a.data, a.out, a.model or (None if a.resume else 'sketchrnn'), md, td, a.resume, given.get('steps'), a.valid_fraction)
