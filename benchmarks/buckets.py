@@ -24,7 +24,8 @@ def time_steps(model: str, data: Path, bucket: bool, first: int, steps: int, thr
     "Seconds of `steps` training steps of a fresh paper-size `model` on batches `first`, `first + 1`, ... of the first epoch, and the rows of each batch."
     from singleline.train import make_trainer
     with tempfile.TemporaryDirectory() as tmp:
-        t = make_trainer(data, Path(tmp) / 'run', model, dict(conditional=True, max_seq_len=250),
+        paper = dict(enc_rnn_size=256, dec_rnn_size=512) if model == 'sketchrnn' else {}   # SketchRNN's defaults are narrower
+        t = make_trainer(data, Path(tmp) / 'run', model, dict(conditional=True, max_seq_len=250, **paper),
                          dict(steps=steps, valid_every=0, log_every=0, save_every=0, sample_every=0, cpu_bf16=True, threads=threads,
                               progress=False, tensorboard=False, seed=0, bucket_by_length=bucket), callbacks=False)
         t.batch_in_epoch = first

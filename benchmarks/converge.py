@@ -9,8 +9,9 @@ RDP tolerance 2 on the 200 canvas) and split into drawings (`joining.split_pages
 as prepare's default), cut 85 / 7.5 / 7.5 % into train / valid / test (seed 0). Drawings longer than N_max = 250 points
 (about 2 %) are left out.
 
-Model: the paper's SketchRNN (`HParams()`: encoder 256, decoder 512 layer-norm LSTM with recurrent dropout, z 128,
-M 20, batch 100, Adam 1e-3 with decay, KL weight 0.5 annealed), conditional (VAE) and/or unconditional (decoder alone),
+Model: singleline's SketchRNN (`HParams()`: encoder 128, decoder 256 layer-norm LSTM with recurrent dropout, z 128,
+M 20, batch 100, Adam 1e-3 with decay, KL weight 0.5 annealed; the paper's widths, 256 / 512, with
+--hparams '{"dec_rnn_size": 512, "enc_rnn_size": 256}'), or a Sketchformer at its paper size (--model), conditional (VAE) and/or unconditional (decoder alone),
 with the chosen augmentation (`HParams.augmentation`), bfloat16 matrix products on the CPU. Each mode trains in its own
 process (both at once with --mode both, one torch thread each), validating every 100 steps; it stops when validation
 L_R has not improved for `--patience` validations, or after `--minutes`. The checkpoint with the lowest validation L_R

@@ -38,7 +38,7 @@ def make_port_wrapper():
         def __init__(self, port, max_seq_len:int):
             super().__init__()
             self.port = port
-            self.hp = HParams(max_seq_len=max_seq_len, conditional=True, z_size=port.hp.d_z, num_mixture=port.hp.n_distributions)
+            self.hp = HParams.paper(max_seq_len=max_seq_len, conditional=True, z_size=port.hp.d_z, num_mixture=port.hp.n_distributions)
 
         @staticmethod
         def _mixture(dist, q_log) -> dict:

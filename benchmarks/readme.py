@@ -3,7 +3,7 @@ that has run, with the command that made it, the machine, the date and its table
 
     python benchmarks/readme.py
 """
-import datetime, importlib, json, os, platform, sys
+import datetime, importlib, json, os, platform, shlex, sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -17,9 +17,9 @@ BENCHMARKS = [
     ('converge_conditional_peer60.json', 'converge', "SketchRNN against the artist's port at the same wall clock",
      "singleline's conditional SketchRNN (decoder 256, encoder 128, bfloat16 products, early stopping on validation L_R) and the artist's port `singleline-models` 0.0.2 (its defaults: the paper's sizes), trained at once for the same 60 minutes on the same joined and split drawings, one thread each, then both measured by `singleline.evaluate` (the port through a `DrawingModel` wrapper)"),
     ('converge_conditional.json', 'converge', 'SketchRNN to convergence: the paper-size VAE',
-     "the paper-size conditional SketchRNN on the artist's drawings, early-stopped on validation L_R; its best checkpoint ships as `look-vae`"),
+     "the paper-size conditional SketchRNN on the artist's drawings, early-stopped on validation L_R"),
     ('converge_conditional_paper256.json', 'converge', 'SketchRNN to convergence: the VAE, 256 wide',
-     "the conditional SketchRNN with a 256-wide decoder and a 128-wide encoder (the 60-minute run of the comparison with the port, continued), the paper's augmentation, early-stopped on validation L_R"),
+     "the conditional SketchRNN with a 256-wide decoder and a 128-wide encoder (the 60-minute run of the comparison with the port, continued), the paper's augmentation, early-stopped on validation L_R; `HParams`'s default widths; its best checkpoint ships as `look-vae`"),
     ('converge_conditional_more_more256.json', 'converge', 'SketchRNN to convergence: the VAE, 256 wide, more augmentation',
      "the same model with `HParams(augmentation='more')`: rotation, shear, mirroring and jitter on top of the paper's scaling and point dropping"),
     ('converge_unconditional_dec256.json', 'converge', 'SketchRNN to convergence: the decoder alone, 256 wide',
@@ -60,7 +60,8 @@ def command(script:str, args:dict) -> str:
     parts = [f'python benchmarks/{script}.py']
     for k, v in args.items():
         if v is None or v is False or k in ('child', 'data', 'sync', 'tmp'): continue     # (`v in (None, False)` would drop 0: --huge 0, --steps 0)
-        if isinstance(v, (list, tuple)): v = ' '.join(map(str, v))          # nargs options: the values one after another
+        if isinstance(v, (list, tuple)): v = ' '.join(shlex.quote(str(x)) for x in v)   # nargs options: the values one after another
+        else: v = v if v is True else shlex.quote(str(v))                  # a JSON value in quotes, as a shell needs it
         parts.append(f"--{k.replace('_', '-')}" + ('' if v is True else f' {v}'))
     return ' '.join(parts)
 

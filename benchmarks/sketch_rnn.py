@@ -94,7 +94,7 @@ def child_ours(a, data):
     torch.set_num_threads(a.threads)
     splits = load_npz(data)
     torch.manual_seed(0)
-    model = SketchRNN(HParams(max_seq_len=200))
+    model = SketchRNN(HParams.paper(max_seq_len=200))          # the paper's widths, as the port's defaults
     train_set = model.make_dataset(splits['train'], None, True, 0)
     t = Trainer(model, train_set, None, TrainConfig(steps=10**9, progress=False, log_every=0, valid_every=0, sample_every=0, threads=a.threads, cpu_bf16=a.ours_bf16))
     it = t.batches()

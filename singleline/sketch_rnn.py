@@ -23,9 +23,9 @@ __all__ = ['HParams', 'fast_rnn_applies', 'Encoder', 'LayerNormLSTM', 'gmm_param
 # %% ../nbs/60_sketch_rnn.ipynb #fddeef3b
 @dataclass
 class HParams:
-    "SketchRNN hyper-parameters; the defaults are the paper's (Magenta's `get_default_hparams`)."
-    enc_rnn_size: int = 256              # encoder LSTM size in each direction
-    dec_rnn_size: int = 512              # decoder LSTM size
+    "SketchRNN hyper-parameters: the paper's (Magenta's `get_default_hparams`), except the LSTMs, half as wide (`paper()` gives its widths)."
+    enc_rnn_size: int = 128              # encoder LSTM size in each direction (the paper: 256)
+    dec_rnn_size: int = 256              # decoder LSTM size (the paper: 512)
     z_size: int = 128                    # N_z, size of the latent vector z
     num_mixture: int = 20                # M, bivariate Gaussians in the offset mixture
     batch_size: int = 100                # drawings per optimisation step
@@ -46,6 +46,11 @@ class HParams:
     augment_stroke_prob: float = 0.1     # augmentation: chance of dropping each droppable point
     augmentation: Literal['paper', 'more'] = 'paper'   # 'paper': those two only; 'more': also rotation, shear, mirroring and jitter (`augment.make_augment`'s defaults)
     conditional: bool = True             # True: encoder + VAE (z); False: decoder only (unconditional model)
+
+    @classmethod
+    def paper(cls, **kw) -> 'HParams':
+        "The paper's model: encoder 256 in each direction, decoder 512."
+        return cls(**{**dict(enc_rnn_size=256, dec_rnn_size=512), **kw})
 
     @classmethod
     def tiny(cls, **kw) -> 'HParams':
