@@ -114,9 +114,10 @@ def plot(results: dict, path: Path):
 def table(report: dict) -> list:
     "The benchmark's table, as lines, from its JSON report."
     from singleline.evaluate import evaluation_table
-    a, res = argparse.Namespace(**report['args']), report['results']
+    a, res = argparse.Namespace(**report.get('trained_with', report['args'])), report['results']
     title = {'sketchrnn': 'SketchRNN', 'sketchformer': 'Sketchformer (continuous)', 'sketchformer-tokens': 'Sketchformer (tokens)'}[getattr(a, 'model', 'sketchrnn')]
-    lines = [f"{title} to convergence on the shared drawings, augmentation '{a.augmentation}', limit {a.minutes:.0f} min, patience {a.patience}, {a.threads} thread(s) each"]
+    lines = [f"{title} to convergence on the shared drawings, augmentation '{a.augmentation}', limit {a.minutes:.0f} min, patience {a.patience}, {a.threads} thread(s) each"
+             + (f"; best checkpoints evaluated again over {report['args']['repeats']} draws" if 'trained_with' in report else '')]
     for mode, r in res.items():
         lines.append(f"{mode}: {r['steps']} steps in {r['minutes']:.0f} min ({r['stopped']}); best validation L_R {r['best_valid_L_R']:.4f}; "
                      f"{r['n_train']} training drawings ({r['left_out']} longer than N_max left out)")
@@ -140,6 +141,27 @@ def ship(results: dict, out: Path, data: Path):
     save_npz(pretrained_path('look').parent / 'look_examples.npz', {'test': test})
 
 
+def reevaluate(a):
+    "Evaluate the best checkpoints of the run `a.reevaluate` again (the port's through `peer_sketch_rnn.load_peer`), the realism figures as mean and spread over `a.repeats` draws."
+    import torch
+    from singleline.evaluate import evaluate_run, evaluate_model, EvaluateConfig
+    from readme import machine
+    torch.set_num_threads(a.threads)
+    report = json.loads((RESULTS / f'{a.reevaluate}.json').read_text())
+    data = Path(report['data'])
+    cfg = EvaluateConfig(embedder=str(data.parent / 'drawing_cnn.pt'), seed=0, repeats=a.repeats)
+    for mode, r in report['results'].items():
+        if mode == 'peer':
+            from peer_sketch_rnn import load_peer
+            model, scale, step = load_peer(Path(r['run']))
+            r['evaluation'] = evaluate_model(model, scale, data, cfg, r['run'], run=str(Path(r['run']) / 'best.pt'), step=step)
+        else: r['evaluation'] = evaluate_run(Path(r['run']) / 'best.pt', data, cfg)
+    report.update(trained_with=report['args'], args=dict(reevaluate=a.reevaluate, repeats=a.repeats, threads=a.threads), machine=machine())
+    path = RESULTS / f'{a.reevaluate}_repeats{a.repeats}.json'
+    path.write_text(json.dumps(report, indent=1))
+    print('\n'.join(table(report))); print(f"wrote {path}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--mode', choices=('both',) + MODES, default='both', help='which models to train (default both, at once)')
@@ -158,6 +180,8 @@ def main():
     p.add_argument('--compare', nargs='+', metavar='RESULT', help='instead of training: plot the curves of earlier runs (benchmarks/results/RESULT.json; RESULT=LABEL names a curve) in one figure, nbs/images/FIGURE.png')
     p.add_argument('--figure', default='converge_compare', help='the file name of --compare\'s figure (default converge_compare)')
     p.add_argument('--ship-from', metavar='RESULT', help="instead of training: ship the best checkpoints of an earlier run (benchmarks/results/RESULT.json) as the package's pretrained models")
+    p.add_argument('--reevaluate', metavar='RESULT', help="instead of training: evaluate the best checkpoints of an earlier run (benchmarks/results/RESULT.json, the port's too) again, over --repeats draws; writes RESULT_repeats<N>.json")
+    p.add_argument('--repeats', type=int, default=5, help='draws of --reevaluate (EvaluateConfig.repeats, default 5)')
     p.add_argument('--child', choices=MODES + ('peer',), help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -172,6 +196,8 @@ def main():
     if a.ship_from:
         report = json.loads((RESULTS / f'{a.ship_from}.json').read_text())
         ship({m: r for m, r in report['results'].items() if m in MODES}, Path(report['data']).parent, Path(report['data'])); return
+    if a.reevaluate:
+        reevaluate(a); return
     if a.compare:
         res = {}
         for item in a.compare:                                     # RESULT or RESULT=LABEL

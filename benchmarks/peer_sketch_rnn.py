@@ -85,6 +85,18 @@ def make_port_wrapper():
     return PortSketchRNN
 
 
+def load_peer(run: Path) -> tuple:
+    "The port's best state kept by `train_peer` (RUN/best.pt) as a `PortSketchRNN`, with its data scale and step."
+    SketchRNNModel, _ = import_port()
+    hp = SketchRNNModel.get_default_config()
+    hp.dataset_fname, hp.max_seq_length = str(run / 'port_data.npz'), 250
+    with contextlib.redirect_stdout(io.StringIO()):
+        port = SketchRNNModel(hp, device='cpu')
+    ck = torch.load(run / 'best.pt', weights_only=True)
+    port.encoder.load_state_dict(ck['encoder']); port.decoder.load_state_dict(ck['decoder'])
+    return make_port_wrapper()(port, 250), float(ck['scale']), int(ck['step'])
+
+
 def train_peer(run: Path, data: Path, minutes: float, valid_every: int, threads: int, embedder: str) -> dict:
     "Train the port for `minutes` on DATA's train split; validate every `valid_every` steps; evaluate its best state."
     from singleline.data import load_npz, save_npz

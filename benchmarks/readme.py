@@ -16,6 +16,8 @@ BENCHMARKS = [
      'The same, ours trained with `TrainConfig(cpu_bf16=True)` (the port in float32)'),
     ('converge_conditional_peer60.json', 'converge', "SketchRNN against the artist's port at the same wall clock",
      "singleline's conditional SketchRNN (decoder 256, encoder 128, bfloat16 products, early stopping on validation L_R) and the artist's port `singleline-models` 0.0.2 (its defaults: the paper's sizes), trained at once for the same 60 minutes on the same joined and split drawings, one thread each, then both measured by `singleline.evaluate` (the port through a `DrawingModel` wrapper)"),
+    ('converge_conditional_peer60_repeats5.json', 'converge', "The same two checkpoints, evaluated over five draws",
+     "the best checkpoints of the 60-minute comparison evaluated again by `singleline.evaluate` with `repeats=5`: five draws of the test halves, samples and reconstructions (seeds 0-4), each realism figure as mean±sd, so that a difference can be weighed against the spread of the draws"),
     ('converge_conditional.json', 'converge', 'SketchRNN to convergence: the paper-size VAE',
      "the paper-size conditional SketchRNN on the artist's drawings, early-stopped on validation L_R"),
     ('converge_conditional_paper256.json', 'converge', 'SketchRNN to convergence: the VAE, 256 wide',

@@ -13,8 +13,8 @@ from .core import *
 
 # %% auto #0
 __all__ = ['POSITION_BINS', 'EvaluateConfig', 'evaluate_losses', 'drawing_features', 'drawing_stats', 'generated_drawings',
-           'two_sample_accuracy', 'frechet_distance', 'eval_embedder', 'evaluate_model', 'evaluate_run',
-           'evaluation_table', 'evaluate_command']
+           'two_sample_accuracy', 'frechet_distance', 'eval_embedder', 'mean_of_draws', 'evaluate_model',
+           'evaluate_run', 'evaluation_table', 'evaluate_command']
 
 # %% ../nbs/82_evaluate.ipynb #fc26dbf7
 @dataclass
@@ -24,6 +24,7 @@ class EvaluateConfig:
     temperatures: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 1.0)   # sampling temperatures of the samples (and reconstructions)
     batch_size: int = 100                                # drawings per batch for the losses
     seed: int = 0                                        # seeds the halves, the sampling, the classifier and the embedder's training
+    repeats: int = 1                                     # draws of the halves, samples and reconstructions (seeds seed, seed + 1, ...): the realism figures are their means, with standard deviations beside when more than one
     embedder: str = None                                 # drawing-CNN checkpoint for the Fréchet distance: a fixed one makes runs comparable; None: one trained on DATA's train split (cached next to the run)
     best: bool = False                                   # evaluate best.pt (lowest validation loss) instead of checkpoint.pt
     device: str = 'cpu'                                  # where the model runs
@@ -156,6 +157,14 @@ def eval_embedder(cfg:EvaluateConfig, run_dir:Path, train):
     return cnn
 
 # %% ../nbs/82_evaluate.ipynb #9a3f9fde
+def mean_of_draws(draws:list) -> dict:
+    "The mean of each figure over repeated draws (None where any draw has none), and the standard deviation of the C2ST and Fréchet figures as `c2st_sd` and `frechet_sd` when there are several."
+    out = {k: None if any(d[k] is None for d in draws) else float(np.mean([d[k] for d in draws])) for k in draws[0]}
+    if len(draws) > 1:
+        for k in ('c2st', 'frechet'):
+            if k in out: out[f'{k}_sd'] = None if out[k] is None else float(np.std([d[k] for d in draws], ddof=1))
+    return out
+
 def _realism(real_a, drawings, ended, embed, ref_vectors, seed:int) -> dict:
     "Statistics, ended share, two-sample accuracy against A and Fréchet distance to A of one set of generated drawings."
     good = [d for d in drawings if len(d) >= 2]
@@ -173,24 +182,30 @@ def evaluate_model(model,                       # a trained `sketch_rnn.DrawingM
     cfg = cfg or EvaluateConfig()
     drawings, train = _split_drawings(data, cfg.split)
     _check_scale(data, cfg.split, drawings, scale)
+    if cfg.repeats < 1: raise SinglelineError(f"evaluate: repeats must be 1 or more, got {cfg.repeats}")
     fits = [np.asarray(d) for d in drawings if len(d) <= model.hp.max_seq_len]         # what the model can be asked to reconstruct
-    order = np.random.default_rng(cfg.seed).permutation(len(fits))
-    A, B = [fits[i] for i in order[:len(fits) // 2]], [fits[i] for i in order[len(fits) // 2:]]
     cnn = eval_embedder(cfg, Path(cache_dir or '.'), train)
     embed = lambda ds: cnn.encode_drawings(ds).numpy()
-    vA = embed(A)
     conditional = model.has_encoder
-    r = dict(**about, data=str(data), split=cfg.split, model=model.name, conditional=conditional, vae=bool(getattr(model.hp, 'vae', conditional)),
-             losses=evaluate_losses(model, drawings, scale, cfg.batch_size, cfg.seed), halves=[len(A), len(B)],
-             real=drawing_stats(B), reference=dict(c2st=two_sample_accuracy(A, B, embed, cfg.seed), frechet=frechet_distance(vA, embed(B))),
-             embedder=cnn.model_id, samples={}, reconstructions={})
-    for tau in progress(cfg.temperatures, desc='temperatures'):
+    draws = []                                                     # one dict per repeat: real-vs-real, then each temperature's figures
+    for seed, tau in progress([(cfg.seed + k, t) for k in range(cfg.repeats) for t in (None,) + tuple(cfg.temperatures)], desc='temperatures'):
+        if tau is None:                                            # a new draw: new halves A and B
+            order = np.random.default_rng(seed).permutation(len(fits))
+            A, B = [fits[i] for i in order[:len(fits) // 2]], [fits[i] for i in order[len(fits) // 2:]]
+            vA = embed(A)
+            draws.append(dict(real=drawing_stats(B), reference=dict(c2st=two_sample_accuracy(A, B, embed, seed), frechet=frechet_distance(vA, embed(B))),
+                              samples={}, reconstructions={}))
+            continue
         if model.can_sample:                                       # an encoder-decoder without a prior only reconstructs
-            ds, ended = generated_drawings(model, len(B), tau, scale, cfg.seed)
-            r['samples'][str(tau)] = _realism(A, ds, ended, embed, vA, cfg.seed)
+            ds, ended = generated_drawings(model, len(B), tau, scale, seed)
+            draws[-1]['samples'][str(tau)] = _realism(A, ds, ended, embed, vA, seed)
         if conditional:
-            ds, ended = generated_drawings(model, len(B), tau, scale, cfg.seed, drawings=B)
-            r['reconstructions'][str(tau)] = _realism(A, ds, ended, embed, vA, cfg.seed)
+            ds, ended = generated_drawings(model, len(B), tau, scale, seed, drawings=B)
+            draws[-1]['reconstructions'][str(tau)] = _realism(A, ds, ended, embed, vA, seed)
+    r = dict(**about, data=str(data), split=cfg.split, model=model.name, conditional=conditional, vae=bool(getattr(model.hp, 'vae', conditional)),
+             losses=evaluate_losses(model, drawings, scale, cfg.batch_size, cfg.seed), halves=[len(A), len(B)], repeats=cfg.repeats,
+             real=draws[0]['real'], reference=mean_of_draws([d['reference'] for d in draws]), embedder=cnn.model_id,
+             **{kind: {t: mean_of_draws([d[kind][t] for d in draws]) for t in draws[0][kind]} for kind in ('samples', 'reconstructions')})
     for kind in ('samples', 'reconstructions'):
         fd = {t: v['frechet'] for t, v in r[kind].items() if v['frechet'] is not None}
         r[f'best_temperature_{kind}'] = float(min(fd, key=fd.get)) if fd else None
@@ -221,16 +236,19 @@ def evaluation_table(r:dict) -> list:
              ('  L_R {:.4f} = L_s {:.4f} + L_p {:.4f}'.format(L['L_R'], L['L_s'], L['L_p']) if 'L_s' in L else
               '  L_R {:.4f} (cross-entropy of the next token, nats per token)'.format(L['L_R'])) + (f"; L_KL {L['L_KL']:.4f}" if 'L_KL' in L else ''),
              '  per real point, by position:  ' + '  '.join(f"{b}: {v['offset_nll'] + v['pen_ce']:.3f}" for b, v in L['by_position'].items())]
-    q, ref = r['real'], r['reference']
-    row = lambda name, s, acc, fd, ended='': (f"  {name:22s} {s['points']:7.0f} {s['strokes']:8.0f} {s['closure']:8.2f} {s['length']:7.1f} {ended:>6s} "
-                                              f"{'-' if acc is None else format(acc, '.2f'):>6s} {'-' if fd is None else format(fd, '.3f'):>8s}")
-    lines += [f"  {'drawings':22s} {'points':>7s} {'strokes':>8s} {'closure':>8s} {'length':>7s} {'ended':>6s} {'C2ST':>6s} {'Fréchet':>8s}",
-              row(f"real (B, {r['halves'][1]}) vs A", q, ref['c2st'], ref['frechet'])]
+    q, ref, sd = r['real'], r['reference'], r.get('repeats', 1) > 1                    # with repeats: mean±sd
+    w1, w2 = (10, 12) if sd else (6, 8)
+    fig = lambda s, k, p: '-' if s[k] is None else format(s[k], p) + (f"±{s[k + '_sd']:{p}}" if sd else '')
+    row = lambda name, s, ended='': (f"  {name:22s} {s['points']:7.0f} {s['strokes']:8.0f} {s['closure']:8.2f} {s['length']:7.1f} {ended:>6s} "
+                                     f"{fig(s, 'c2st', '.2f'):>{w1}s} {fig(s, 'frechet', '.3f'):>{w2}s}")
+    lines += [f"  {'drawings':22s} {'points':>7s} {'strokes':>8s} {'closure':>8s} {'length':>7s} {'ended':>6s} {'C2ST':>{w1}s} {'Fréchet':>{w2}s}",
+              row(f"real (B, {r['halves'][1]}) vs A", {**q, **ref})]
     for kind in ('samples', 'reconstructions'):
         for t, s in r[kind].items():
-            lines.append(row(f"{kind[:-1]} tau {t}", s, s['c2st'], s['frechet'], f"{s['ended']:.0%}"))
+            lines.append(row(f"{kind[:-1]} tau {t}", s, f"{s['ended']:.0%}"))
         if r.get(f'best_temperature_{kind}') is not None: lines.append(f"  {kind}: lowest Fréchet distance at tau {r[f'best_temperature_{kind}']}")
-    lines.append("  C2ST: held-out accuracy of a classifier telling the drawings from real ones (0.5: indistinguishable); Fréchet: in the drawing CNN's space")
+    lines.append("  C2ST: held-out accuracy of a classifier telling the drawings from real ones (0.5: indistinguishable); Fréchet: in the drawing CNN's space"
+                 + (f"; mean±sd of {r['repeats']} draws" if sd else ''))
     return lines
 
 # %% ../nbs/82_evaluate.ipynb #b5461ed4
