@@ -48,6 +48,11 @@ def prepare_data(out: Path) -> Path:
     return save_npz(path, split_drawings(drawings, (0.85, 0.075, 0.075), seed=0))
 
 
+def run_folder(out: Path, model: str, mode: str, tag: str = '') -> Path:
+    "Where a run of `model` in `mode` (with `tag`) lives under OUT."
+    return out / (('' if model == 'sketchrnn' else f'{model}_') + mode + (f'_{tag}' if tag else ''))
+
+
 def child(a) -> dict:
     "Train one mode until early stopping or the time limit (continuing its run with --resume); evaluate its best checkpoint."
     import torch
@@ -55,7 +60,7 @@ def child(a) -> dict:
     from singleline.evaluate import evaluate_run, EvaluateConfig
     torch.set_num_threads(a.threads)
     out, data = Path(a.out), Path(a.data)
-    run = out / (('' if a.model == 'sketchrnn' else f'{a.model}_') + a.child + (f'_{a.tag}' if a.tag else ''))
+    run = run_folder(out, a.model, a.child, a.tag)
     resume = a.resume and (run / 'checkpoint.pt').exists()
     if run.exists() and not resume: shutil.rmtree(run)
     model = dict(conditional=a.child == 'conditional', max_seq_len=250, **({'augmentation': a.augmentation} if a.model == 'sketchrnn' else {}), **json.loads(a.hparams))
@@ -155,7 +160,10 @@ def reevaluate(a):
             from peer_sketch_rnn import load_peer
             model, scale, step = load_peer(Path(r['run']))
             r['evaluation'] = evaluate_model(model, scale, data, cfg, r['run'], run=str(Path(r['run']) / 'best.pt'), step=step)
-        else: r['evaluation'] = evaluate_run(Path(r['run']) / 'best.pt', data, cfg)
+        else:
+            t = report['args']
+            run = Path(r['run']) if 'run' in r else run_folder(data.parent, t.get('model', 'sketchrnn'), mode, t.get('tag', ''))   # older results lack 'run'
+            r['evaluation'] = evaluate_run(run / 'best.pt', data, cfg)
     report.update(trained_with=report['args'], args=dict(reevaluate=a.reevaluate, repeats=a.repeats, threads=a.threads), machine=machine())
     path = RESULTS / f'{a.reevaluate}_repeats{a.repeats}.json'
     path.write_text(json.dumps(report, indent=1))

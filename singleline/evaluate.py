@@ -13,8 +13,8 @@ from .core import *
 
 # %% auto #0
 __all__ = ['POSITION_BINS', 'EvaluateConfig', 'evaluate_losses', 'drawing_features', 'drawing_stats', 'generated_drawings',
-           'two_sample_accuracy', 'frechet_distance', 'eval_embedder', 'mean_of_draws', 'evaluate_model',
-           'evaluate_run', 'evaluation_table', 'evaluate_command']
+           'two_sample_accuracy', 'frechet_distance', 'retrieval_accuracy', 'eval_embedder', 'mean_of_draws',
+           'evaluate_model', 'evaluate_run', 'evaluation_table', 'evaluate_command']
 
 # %% ../nbs/82_evaluate.ipynb #fc26dbf7
 @dataclass
@@ -131,6 +131,22 @@ def frechet_distance(u, v) -> float:
     tr_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh(A @ S2 @ A), 0, None)).sum()       # Tr (S1^1/2 S2 S1^1/2)^1/2 = Tr (S1 S2)^1/2
     return float(((mu1 - mu2) ** 2).sum() + np.trace(S1) + np.trace(S2) - 2 * tr_sqrt)
 
+# %% ../nbs/82_evaluate.ipynb #36f42742
+def retrieval_accuracy(originals,           # the drawings that were reconstructed (stroke-3)
+                       reconstructions,     # their reconstructions, in the same order
+                       embed,               # `drawings -> (N, D)` embedder (the drawing CNN's `encode_drawings`)
+                       ks=(1, 5),           # neighbourhood sizes
+                      ) -> dict:
+    "For each k, the share of reconstructions whose own original is among the k originals nearest to them (cosine similarity); a reconstruction of under 2 points is not found. Chance: k / len(originals)."
+    if len(originals) != len(reconstructions): raise SinglelineError(f"retrieval: {len(originals)} originals but {len(reconstructions)} reconstructions")
+    unit = lambda v: v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    ok = np.array([len(d) >= 2 for d in reconstructions])
+    O = unit(np.asarray(embed(list(originals)), np.float64))                                    # (n, D)
+    R = np.zeros_like(O); R[ok] = unit(np.asarray(embed([d for d, g in zip(reconstructions, ok) if g]), np.float64))
+    sim = R @ O.T                                                                                 # (n, n): reconstruction i against original j
+    rank = (sim > sim[np.arange(len(O)), np.arange(len(O))][:, None]).sum(1)                      # originals closer to i than its own
+    return {f'found_top{k}': float(np.mean(ok & (rank < k))) for k in ks}
+
 # %% ../nbs/82_evaluate.ipynb #bc58a6c1
 def _split_drawings(data, split:str) -> list:
     from singleline.data import load_npz
@@ -201,7 +217,7 @@ def evaluate_model(model,                       # a trained `sketch_rnn.DrawingM
             draws[-1]['samples'][str(tau)] = _realism(A, ds, ended, embed, vA, seed)
         if conditional:
             ds, ended = generated_drawings(model, len(B), tau, scale, seed, drawings=B)
-            draws[-1]['reconstructions'][str(tau)] = _realism(A, ds, ended, embed, vA, seed)
+            draws[-1]['reconstructions'][str(tau)] = {**_realism(A, ds, ended, embed, vA, seed), **retrieval_accuracy(B, ds, embed)}
     r = dict(**about, data=str(data), split=cfg.split, model=model.name, conditional=conditional, vae=bool(getattr(model.hp, 'vae', conditional)),
              losses=evaluate_losses(model, drawings, scale, cfg.batch_size, cfg.seed), halves=[len(A), len(B)], repeats=cfg.repeats,
              real=draws[0]['real'], reference=mean_of_draws([d['reference'] for d in draws]), embedder=cnn.model_id,
@@ -247,6 +263,11 @@ def evaluation_table(r:dict) -> list:
         for t, s in r[kind].items():
             lines.append(row(f"{kind[:-1]} tau {t}", s, f"{s['ended']:.0%}"))
         if r.get(f'best_temperature_{kind}') is not None: lines.append(f"  {kind}: lowest Fréchet distance at tau {r[f'best_temperature_{kind}']}")
+    found = {t: s for t, s in r['reconstructions'].items() if s.get('found_top1') is not None}
+    if found:
+        n = r['halves'][1]
+        lines.append(f"  reconstructions that find their own original among the {n}, nearest / in the 5 nearest (chance {1 / n:.0%} / {5 / n:.0%}): "
+                     + ', '.join(f"tau {t} {s['found_top1']:.0%} / {s['found_top5']:.0%}" for t, s in found.items()))
     lines.append("  C2ST: held-out accuracy of a classifier telling the drawings from real ones (0.5: indistinguishable); Fréchet: in the drawing CNN's space"
                  + (f"; mean±sd of {r['repeats']} draws" if sd else ''))
     return lines
