@@ -38,6 +38,7 @@ class HParams:
     kl_weight_start: float = 0.01        # eta_min, the annealing factor at step 0
     kl_decay_rate: float = 0.99995       # R, annealing: eta_step = 1 - (1 - eta_min) * R^step
     kl_tolerance: float = 0.2            # KL_min: the KL loss is max(L_KL, KL_min), so no pressure below it
+    input_dropout: float = 0.0           # VAE, training only: chance that each decoder input's offsets are zeroed, so the decoder must lean on z (word dropout, Bowman et al. 2016; 0: the paper)
     use_recurrent_dropout: bool = True   # dropout on the decoder's cell update (Semeniuta et al. 2016), training only
     recurrent_dropout_prob: float = 0.9  # keep probability of that dropout
     layer_norm: bool = True              # layer-normalised decoder LSTM (Ba et al. 2016)
@@ -301,6 +302,7 @@ class SketchRNN(DrawingModel):
     def __init__(self, hp:HParams=None):
         super().__init__()
         self.hp = hp = hp or HParams()
+        if not 0 <= hp.input_dropout <= 1: raise SinglelineError(f"SketchRNN: input_dropout is a chance between 0 and 1, got {hp.input_dropout}")
         H, M = hp.dec_rnn_size, hp.num_mixture
         if hp.conditional:
             self.encoder = Encoder(hp)
@@ -342,7 +344,12 @@ def forward(self:SketchRNN, batch, step:int=0) -> dict:
     S5, lengths = S5.to(self.fc_y.weight.device), lengths.to(self.fc_y.weight.device)
     z = None
     if self.hp.conditional: z, mu, sigma_hat = self.encode(S5, lengths)
-    p, _ = self.decode(S5[:, :-1], z)                                   # predicts S_1 .. S_N_max
+    S_in = S5[:, :-1]                                                   # (B, N_max, 5): S_0 .. S_N_max-1
+    if self.training and self.hp.conditional and self.hp.input_dropout > 0:
+        # word dropout: (dx, dy) of an input row zeroed with chance input_dropout; its pen state stays
+        keep = (torch.rand(S_in.shape[:2], device=S_in.device) >= self.hp.input_dropout).to(S_in.dtype)   # (B, N_max)
+        S_in = torch.cat([S_in[..., :2] * keep[..., None], S_in[..., 2:]], -1)
+    p, _ = self.decode(S_in, z)                                         # predicts S_1 .. S_N_max
     L_s, L_p = reconstruction_loss(p, S5[:, 1:].float(), lengths, self.hp.max_seq_len)
     L_R = L_s + L_p
     out = dict(L_s=L_s.detach(), L_p=L_p.detach(), L_R=L_R.detach())
