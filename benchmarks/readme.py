@@ -30,6 +30,8 @@ BENCHMARKS = [
      "the same model with `HParams(augmentation='more')`: rotation, shear, mirroring and jitter on top of the paper's scaling and point dropping"),
     ('converge_unconditional_dec256.json', 'converge', 'SketchRNN to convergence: the decoder alone, 256 wide',
      "the unconditional SketchRNN with a 256-wide decoder, early-stopped on validation L_R; its best checkpoint ships as `look`"),
+    ('converge_unconditional_dec256drop8.json', 'converge', 'SketchRNN to convergence: the decoder alone, 256 wide, recurrent dropout 0.8',
+     "the same decoder with the recurrent dropout's keep probability 0.8 instead of the paper's 0.9, early-stopped on validation L_R"),
     ('buckets.json', 'buckets', 'Length buckets against a fixed N_max',
      "a training step of each model at its paper size with `TrainConfig(bucket_by_length=True)` (batches of similar length, each cut after its longest drawing) against the paper's batches padded to N_max = 250, on the artist's drawings"),
     ('long_range.json', 'long_range', 'Long-range structure: SketchRNN against the Sketchformer',
