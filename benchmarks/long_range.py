@@ -6,15 +6,19 @@ The three models are trained by `benchmarks/converge.py` on the same data (the s
 `singleline prepare` does, cut 85 / 7.5 / 7.5 %, N_max 250), each early-stopped on its validation loss, one torch thread
 each, with other trainings sharing the 2-core machine:
 
-    python benchmarks/converge.py --mode conditional --out DIR                                # SketchRNN, paper size (VAE)
+    python benchmarks/converge.py --mode conditional --hparams '{"dec_rnn_size": 512, "enc_rnn_size": 256}' --out DIR   # SketchRNN, paper size (VAE)
+    python benchmarks/converge.py --mode conditional --tag paper256 --out DIR                 # SketchRNN, HParams' default widths (look-vae)
     python benchmarks/converge.py --mode conditional --model sketchformer --out DIR           # continuous, paper size
     python benchmarks/converge.py --mode conditional --model sketchformer-tokens --out DIR    # tokens (1,000), paper size
 
 This script reads their best checkpoints (DIR/<run>/best.pt) and their evaluation (benchmarks/results/converge_*.json:
 the realism of reconstructions, by `singleline.evaluate`), and measures on the test drawings:
-- reconstruction: every test drawing encoded (z = mu) and drawn again at --temperature (seeded), timed;
+- reconstruction: every test drawing encoded (z = mu) and drawn again at --temperature, with seeds 0 .. --seeds - 1 (each
+  figure below is the mean over the seeds, with their standard deviation), timed;
 - chamfer distance between each drawing's points and its reconstruction's (absolute positions, canvas units), averaged
   over all test drawings, and over the last third of the points of the long ones (> 150 points);
+- whether a reconstruction is its own drawing: how often its original is the nearest test drawing to it, or among the
+  five nearest, in the drawing CNN's space (DIR/drawing_cnn.pt; `singleline.evaluate.retrieval_accuracy`);
 - late drift, the long-range alignment score: the reconstruction translated so that the centroid of its first third of
   points lands on the original's, then the chamfer distance between the last thirds. It asks whether the features drawn
   late (the lips after the eyes) land where the input put them relative to the features drawn early, whatever the
@@ -32,6 +36,7 @@ import numpy as np
 RESULTS = Path(__file__).parent / 'results'
 FIGURES = Path(__file__).parents[1] / 'nbs' / 'images'           # the sketchformer notebook shows them
 MODELS = {'SketchRNN': ('conditional', 'converge_conditional.json'),
+          'SketchRNN 256': ('conditional_paper256', 'converge_conditional_paper256.json'),
           'Sketchformer': ('sketchformer_conditional', 'converge_sketchformer_conditional.json'),
           'Sketchformer tokens': ('sketchformer-tokens_conditional', 'converge_sketchformer-tokens_conditional.json')}
 LONG = 150
@@ -104,6 +109,7 @@ def main():
     p.add_argument('--out', default='/work/runs/converge', help="converge.py's --out folder holding the runs and look_drawings.npz")
     p.add_argument('--threads', type=int, default=2, help='torch threads for reconstruction (default 2)')
     p.add_argument('--temperature', type=float, default=0.1, help='temperature of the reconstructions (default 0.1)')
+    p.add_argument('--seeds', type=int, default=3, help='reconstructions drawn with seeds 0 .. N-1; their figures averaged, the spread beside (default 3)')
     p.add_argument('--n-show', type=int, default=6, help='long drawings shown reconstructed side by side (default 6)')
     a = p.parse_args()
     import torch
@@ -111,6 +117,8 @@ def main():
     from singleline.data import load_npz
     from singleline.sketch_rnn import reconstruct
     from singleline.sketchformer import tokenize_command
+    from singleline.evaluate import retrieval_accuracy
+    from singleline.clustering import load_drawing_cnn
     sys.path.insert(0, str(Path(__file__).parent))
     from converge import curves
     from readme import machine
@@ -119,17 +127,29 @@ def main():
     data = out / 'look_drawings.npz'
     test = [np.asarray(d, np.float64) for d in load_npz(data)['test'] if len(d) <= 250]
     long_idx = [i for i, d in enumerate(test) if len(d) > LONG]
+    cnn = load_drawing_cnn(out / 'drawing_cnn.pt')
+    embed = lambda ds: cnn.encode_drawings(ds).numpy()
     results, drawn = {}, {}
     for name, (run, report) in MODELS.items():
         rp = RESULTS / report
         if not (out / run / 'best.pt').exists() or not rp.exists(): sys.exit(f"{name}: train it first ({out / run} and {rp})")
         model, ck = load_run(out / run / 'best.pt')
-        t0 = time.perf_counter()
-        rec = reconstruct(model, test, ck['scale'], temperature=a.temperature, seed=0)
-        seconds = time.perf_counter() - t0
-        drawn[name] = rec
-        scores = [long_range_scores(d, r) for d, r in zip(test, rec)]
-        longs = [scores[i] for i in long_idx]
+        per_seed, seconds = [], []
+        for seed in range(a.seeds):                                # the same drawings reconstructed with other noise
+            t0 = time.perf_counter()
+            rec = reconstruct(model, test, ck['scale'], temperature=a.temperature, seed=seed)
+            seconds.append(time.perf_counter() - t0)
+            if seed == 0: drawn[name] = rec
+            scores = [long_range_scores(d, r) for d, r in zip(test, rec)]
+            longs = [scores[i] for i in long_idx]
+            per_seed.append(dict(chamfer=float(np.nanmean([s['chamfer'] for s in scores])),
+                                 last_third=float(np.nanmean([s['last_third'] for s in longs])), late_drift=float(np.nanmean([s['late_drift'] for s in longs])),
+                                 late_drift_share=float(np.nanmean([s['late_drift'] / s['diagonal'] for s in longs])),
+                                 **retrieval_accuracy(test, rec, embed),
+                                 recon_points_median=float(np.median([len(r) for r in rec])), recon_ended=float(np.mean([len(r) < 250 for r in rec])),
+                                 reconstruct_points=int(sum(len(r) for r in rec))))
+        figures = {k: float(np.mean([f[k] for f in per_seed])) for k in per_seed[0]}
+        spread = {k: float(np.std([f[k] for f in per_seed], ddof=1)) if a.seeds > 1 else 0. for k in per_seed[0]}
         ev = json.loads(rp.read_text())['results']['conditional']
         c = curves(out / run)
         best = min(c['valid'], key=lambda v: v['L_R'])
@@ -139,11 +159,7 @@ def main():
             steps=ev['steps'], minutes=ev['minutes'], stopped=ev['stopped'], best_step=best['step'], best_valid_L_R=best['L_R'],
             minutes_per_100_steps=100 * ev['minutes'] / max(ev['steps'], 1),
             test_losses=ev['evaluation']['losses'], loss_unit='token cross-entropy (nats per token)' if 'tokens' in name else 'L_R (nats, SketchRNN units)',
-            reconstruct_s=seconds, reconstruct_points=int(sum(len(r) for r in rec)),
-            chamfer=float(np.nanmean([s['chamfer'] for s in scores])),
-            last_third=float(np.nanmean([s['last_third'] for s in longs])), late_drift=float(np.nanmean([s['late_drift'] for s in longs])),
-            late_drift_share=float(np.nanmean([s['late_drift'] / s['diagonal'] for s in longs])),
-            recon_points_median=float(np.median([len(r) for r in rec])), recon_ended=float(np.mean([len(r) < 250 for r in rec])),
+            reconstruct_s=float(np.mean(seconds)), **figures, spread=spread, per_seed=per_seed,
             realism={t: dict(c2st=v['c2st'], frechet=v['frechet']) for t, v in rec_real.items()},
             reference=ev['evaluation']['reference'])
         if name == 'Sketchformer':
@@ -164,8 +180,10 @@ def table(report: dict) -> list:
     names = list(res)
     row = lambda label, f: f"{label:44}" + ''.join(f"{f(res[n]):>20}" for n in names)
     fmt = lambda x, d=2: '-' if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{d}f}"
+    seeds = report['args'].get('seeds', 1)
+    msd = lambda k, d=2: lambda r: fmt(r[k], d) + (f"±{r['spread'][k]:.{d}f}" if seeds > 1 else '')   # mean±sd over the seeds
     lines = [f"Long-range structure on {report['test_drawings']} test drawings ({report['long_drawings']} longer than {LONG} points); "
-             f"reconstructions at temperature {report['args']['temperature']}",
+             f"reconstructions at temperature {report['args']['temperature']}" + (f", mean±sd over {seeds} seeds" if seeds > 1 else ''),
              f"{'':44}" + ''.join(f"{n:>20}" for n in names),
              row('parameters', lambda r: f"{r['parameters']:,}"),
              row('steps to the best validation loss', lambda r: str(r['best_step'])),
@@ -174,10 +192,12 @@ def table(report: dict) -> list:
              row('test loss (tokens: nats per token)', lambda r: fmt(r['test_losses'].get('L_R'), 3))]
     for b in ('1-25', '26-50', '51-100', '101-200', '201-400'):
         lines.append(row(f'  per-point loss, points {b}', lambda r, b=b: fmt(r['test_losses']['by_position'].get(b, {}).get('offset_nll', float('nan')) + r['test_losses']['by_position'].get(b, {}).get('pen_ce', 0.), 3)))
-    lines += [row('reconstruction chamfer, all (canvas units)', lambda r: fmt(r['chamfer'])),
-              row(f'  last third of long drawings', lambda r: fmt(r['last_third'])),
-              row('late drift, long drawings (canvas units)', lambda r: fmt(r['late_drift'])),
-              row('  as a share of the diagonal', lambda r: fmt(r['late_drift_share'], 3)),
+    lines += [row('reconstruction chamfer, all (canvas units)', msd('chamfer')),
+              row(f'  last third of long drawings', msd('last_third')),
+              row('late drift, long drawings (canvas units)', msd('late_drift')),
+              row('  as a share of the diagonal', msd('late_drift_share', 3)),
+              row(f"finds its own drawing: nearest (chance {1 / report['test_drawings']:.3f})", msd('found_top1', 3)),
+              row(f"  among the nearest 5 (chance {5 / report['test_drawings']:.3f})", msd('found_top5', 3)),
               row('reconstructions: median points', lambda r: fmt(r['recon_points_median'], 0)),
               row('reconstruct the test set (s)', lambda r: fmt(r['reconstruct_s'], 1))]
     for t in ('0.1', '0.5', '1.0'):
