@@ -17,8 +17,8 @@ from .sketch_rnn import DrawingModel, gmm_params, reconstruction_loss, kl_loss, 
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'SketchformerConfig', 'sinusoidal_positions', 'Attention', 'feed_forward', 'EncoderBlock',
-           'DecoderBlock', 'AttentionPooling', 'MemoryExpander', 'Sketchformer', 'Tokenizer', 'TokenizeConfig',
-           'tokenize_command', 'SketchformerTokensConfig', 'SketchformerTokens']
+           'DecoderBlock', 'AttentionPooling', 'MemoryExpander', 'noam_rate', 'Sketchformer', 'Tokenizer',
+           'TokenizeConfig', 'tokenize_command', 'SketchformerTokensConfig', 'SketchformerTokens']
 
 # %% ../nbs/70_sketchformer.ipynb #27c0b8c7
 @dataclass
@@ -38,8 +38,9 @@ class SketchformerConfig:
     num_mixture: int = 20                # M, bivariate Gaussians in the offset mixture (continuous variant)
     batch_size: int = 100                # drawings per optimisation step
     max_seq_len: int = 250               # N_max, longest drawing in points
+    schedule: str = 'decay'              # 'decay': AdamW, linear warm-up then SketchRNN's decay; 'noam': the paper's code, Adam (beta2 0.98, eps 1e-9) and `noam_rate` over warmup_steps (it used 5,000), learning_rate unused
     learning_rate: float = 1e-3          # AdamW's learning rate after warm-up
-    warmup_steps: int = 100              # linear warm-up from 0 over this many steps
+    warmup_steps: int = 100              # warm-up over this many steps (linear from 0 with 'decay')
     decay_rate: float = 0.9999           # then lr = (lr0 - min_lr) * decay^(step - warmup) + min_lr, as SketchRNN
     min_learning_rate: float = 1e-5      # floor of the decayed learning rate
     weight_decay: float = 0.01           # AdamW's decay of the weight matrices (not of biases or norms)
@@ -50,6 +51,8 @@ class SketchformerConfig:
     def __post_init__(self):
         if self.d_model % self.n_heads: raise SinglelineError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
         if self.vae and not self.conditional: raise SinglelineError("vae=True needs conditional=True (the bottleneck belongs to the encoder)")
+        if self.schedule not in ('decay', 'noam'): raise SinglelineError(f"schedule is 'decay' or 'noam', got {self.schedule!r}")
+        if self.schedule == 'noam' and self.warmup_steps < 1: raise SinglelineError("schedule='noam' needs warmup_steps of 1 or more")
 
     @classmethod
     def tiny(cls, **kw) -> 'SketchformerConfig':
@@ -147,6 +150,11 @@ class MemoryExpander(nn.Module):
         return self.w(e[..., None]).transpose(1, 2)
 
 # %% ../nbs/70_sketchformer.ipynb #c08e9748
+def noam_rate(step:int, d_model:int, warmup:int) -> float:
+    "The Transformer's learning rate (Vaswani et al. 2017), which the Sketchformer's code trains with: d_model^-1/2 min(s^-1/2, s warmup^-3/2), s = step + 1; it peaks at s = warmup."
+    s = step + 1
+    return d_model ** -0.5 * min(s ** -0.5, s * warmup ** -1.5)
+
 class Sketchformer(DrawingModel):
     "The Sketchformer, continuous variant: stroke-5 rows → transformer encoder → attention-pooled bottleneck → decoder attending to it → a mixture of M bivariate Gaussians + 3 pen states for each next point."
     name = 'sketchformer'
@@ -233,10 +241,14 @@ class Sketchformer(DrawingModel):
         return out
 
     def configure_optimizers(self):
-        "AdamW (weight decay on the weight matrices only) and warm-up then decay, stepped once per optimisation step."
+        "AdamW (weight decay on the weight matrices only) with warm-up then decay; with schedule='noam', the paper's Adam and `noam_rate`; stepped once per optimisation step."
+        hp = self.hp
+        if hp.schedule == 'noam':
+            opt = torch.optim.Adam(self.parameters(), lr=1., betas=(0.9, 0.98), eps=1e-9)   # the schedule's factor is the rate itself
+            return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: noam_rate(step, hp.d_model, hp.warmup_steps))
         decay = [p for n, p in self.named_parameters() if p.dim() > 1]
         rest = [p for n, p in self.named_parameters() if p.dim() <= 1]
-        opt = torch.optim.AdamW([dict(params=decay, weight_decay=self.hp.weight_decay), dict(params=rest, weight_decay=0.)], lr=self.hp.learning_rate)
+        opt = torch.optim.AdamW([dict(params=decay, weight_decay=hp.weight_decay), dict(params=rest, weight_decay=0.)], lr=hp.learning_rate)
         return self._with_schedule(opt)
 
 # %% ../nbs/70_sketchformer.ipynb #d5a485f3
