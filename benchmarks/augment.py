@@ -11,8 +11,8 @@ Measured, on the same batch of 100 real drawings (shared/data/look_train.npz, th
   - the whole DataLoader item path: DrawingDataset.__getitem__ (augment, scale) + collate_stroke5;
   - peer: the original project's SketchRNN-style augmentation (singleline_models.dataset.random_scale
     + augment_strokes, a Python loop per point) from /work/peers/slm, when present;
-  - one SketchRNN training step (forward, loss, backward, optimiser step) at singleline.sketch_rnn's
-    default config, batch 100, max_seq_len 200, on CPU, when singleline.sketch_rnn exists.
+  - one SketchRNN training step (forward, loss, backward, optimiser step) at the paper's size
+    (`HParams.paper()`), batch 100, max_seq_len 200, on CPU, when singleline.sketch_rnn exists.
 The target: augmenting the batch costs at most 5 % of one training step.
 """
 import sys, json, time, argparse, importlib.util, platform, os
@@ -36,13 +36,13 @@ def timeit(fn, repeats:int, warmup:int=2) -> dict:
     return {'median_s': float(np.median(ts)), 'min_s': float(np.min(ts)), 'cpu_median_s': float(np.median(cpu)), 'repeats': repeats}
 
 def sketch_rnn_step(batch, steps:int) -> dict | None:
-    "Time of one SketchRNN training step at the module's default config on CPU; None when the module is absent."
+    "Time of one paper-size SketchRNN training step on CPU; None when the module is absent."
     if importlib.util.find_spec('singleline.sketch_rnn') is None: return None
     import torch
     from singleline.sketch_rnn import SketchRNN, HParams
     from singleline.train import keep_freed_memory
     keep_freed_memory()                                                 # as the trainer does on a CPU
-    hp = HParams(batch_size=len(batch), max_seq_len=max(200, max(len(d) for d in batch)))
+    hp = HParams.paper(batch_size=len(batch), max_seq_len=max(200, max(len(d) for d in batch)))   # the paper's widths, as measured
     torch.manual_seed(0)
     model = SketchRNN(hp).train()
     opt, sched = model.configure_optimizers()
@@ -119,7 +119,7 @@ def main():
             lambda: [augment_strokes(random_scale(d.astype(np.float32), 0.15), 0.1) for d in batch], a.repeats)
 
     step = sketch_rnn_step(batch, a.steps) if a.steps > 0 else None
-    if step is not None: rows['SketchRNN training step (CPU, default config)'] = step
+    if step is not None: rows['SketchRNN training step (CPU, paper size)'] = step
 
     result = {'batch': a.batch, 'max_len': a.max_len, 'points': points, 'torch_threads': __import__('torch').get_num_threads(),
               'processor': platform.processor() or platform.machine(), 'cpus': os.cpu_count(), 'rows': rows}

@@ -1,4 +1,4 @@
-"""Training to convergence: paper-size SketchRNN on the shared drawings, early-stopped on validation L_R, then evaluated.
+"""Training to convergence: SketchRNN (or a Sketchformer) on the shared drawings, early-stopped on validation L_R, then evaluated.
 
     python benchmarks/converge.py [--mode both] [--minutes 120] [--patience 6] [--augmentation paper] [--threads 1] [--out DIR] [--resume] [--ship] [--hparams JSON] [--tag NAME]
     python benchmarks/converge.py --compare RESULT [RESULT ...] [--figure NAME]     # the curves of earlier runs in one figure
@@ -164,7 +164,7 @@ def reevaluate(a):
             t = report['args']
             run = Path(r['run']) if 'run' in r else run_folder(data.parent, t.get('model', 'sketchrnn'), mode, t.get('tag', ''))   # older results lack 'run'
             r['evaluation'] = evaluate_run(run / 'best.pt', data, cfg)
-    report.update(trained_with=report['args'], args=dict(reevaluate=a.reevaluate, repeats=a.repeats, threads=a.threads), machine=machine())
+    report.update(trained_with=report.get('trained_with', report['args']), args=dict(reevaluate=a.reevaluate, repeats=a.repeats, threads=a.threads), machine=machine())
     path = RESULTS / f'{a.reevaluate}_repeats{a.repeats}.json'
     path.write_text(json.dumps(report, indent=1))
     print('\n'.join(table(report))); print(f"wrote {path}")

@@ -1,8 +1,8 @@
-"""Long-range structure: conditional SketchRNN against the Sketchformer, continuous and tokenised, each trained to convergence.
+"""Long-range structure: conditional SketchRNN (the paper's widths and HParams' defaults) against the Sketchformer, continuous and tokenised.
 
     python benchmarks/long_range.py [--out DIR] [--threads 2] [--temperature 0.1]
 
-The three models are trained by `benchmarks/converge.py` on the same data (the shared drawings joined and split as
+The four models are trained by `benchmarks/converge.py` on the same data (the shared drawings joined and split as
 `singleline prepare` does, cut 85 / 7.5 / 7.5 %, N_max 250), each early-stopped on its validation loss, one torch thread
 each, with other trainings sharing the 2-core machine:
 
@@ -134,6 +134,9 @@ def main():
         rp = RESULTS / report
         if not (out / run / 'best.pt').exists() or not rp.exists(): sys.exit(f"{name}: train it first ({out / run} and {rp})")
         model, ck = load_run(out / run / 'best.pt')
+        ev = json.loads(rp.read_text())['results']['conditional']
+        if ev['evaluation'].get('step') != ck['step']:                 # the realism and test losses below are the result file's
+            sys.exit(f"{name}: {out / run / 'best.pt'} is at step {ck['step']}, {rp.name} evaluated step {ev['evaluation'].get('step')}: let the run finish (or --reevaluate it) first")
         per_seed, seconds = [], []
         for seed in range(a.seeds):                                # the same drawings reconstructed with other noise
             t0 = time.perf_counter()
@@ -150,7 +153,6 @@ def main():
                                  reconstruct_points=int(sum(len(r) for r in rec))))
         figures = {k: float(np.mean([f[k] for f in per_seed])) for k in per_seed[0]}
         spread = {k: float(np.std([f[k] for f in per_seed], ddof=1)) if a.seeds > 1 else 0. for k in per_seed[0]}
-        ev = json.loads(rp.read_text())['results']['conditional']
         c = curves(out / run)
         best = min(c['valid'], key=lambda v: v['L_R'])
         rec_real = ev['evaluation']['reconstructions']

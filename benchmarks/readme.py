@@ -35,7 +35,7 @@ BENCHMARKS = [
     ('buckets.json', 'buckets', 'Length buckets against a fixed N_max',
      "a training step of each model at its paper size with `TrainConfig(bucket_by_length=True)` (batches of similar length, each cut after its longest drawing) against the paper's batches padded to N_max = 250, on the artist's drawings"),
     ('long_range.json', 'long_range', 'Long-range structure: SketchRNN against the Sketchformer',
-     "the conditional SketchRNN and the Sketchformer (continuous and tokenised) trained by `converge.py` on the same drawings: reconstruction chamfer overall and on the last third of long drawings, late drift, loss by position, realism, time"),
+     "the conditional SketchRNN (the paper's widths, and HParams' narrower defaults) and the Sketchformer (continuous and tokenised) trained by `converge.py` on the same drawings: reconstruction chamfer overall and on the last third of long drawings, late drift, whether a reconstruction finds its own drawing, loss by position, realism, time; reconstructions averaged over seeds"),
     ('joining.json', 'joining', 'Joining strokes and splitting pages',
      "`singleline.joining`'s merging, splicing and page splitting against the artist's `singleline-dataset` 0.0.2 and vpype 1.15's `linemerge`, same thresholds, on cut-up synthetic drawings, the shared real drawings and synthetic sketchbook pages"),
     ('vectorize.json', 'vectorize', 'Vectorising scans',

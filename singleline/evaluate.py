@@ -144,7 +144,7 @@ def retrieval_accuracy(originals,           # the drawings that were reconstruct
     O = unit(np.asarray(embed(list(originals)), np.float64))                                    # (n, D)
     R = np.zeros_like(O); R[ok] = unit(np.asarray(embed([d for d, g in zip(reconstructions, ok) if g]), np.float64))
     sim = R @ O.T                                                                                 # (n, n): reconstruction i against original j
-    rank = (sim > sim[np.arange(len(O)), np.arange(len(O))][:, None]).sum(1)                      # originals closer to i than its own
+    rank = (sim >= sim[np.arange(len(O)), np.arange(len(O))][:, None]).sum(1) - 1                 # other originals at least as close to i as its own (a tie is a miss)
     return {f'found_top{k}': float(np.mean(ok & (rank < k))) for k in ks}
 
 # %% ../nbs/82_evaluate.ipynb #bc58a6c1
@@ -175,6 +175,7 @@ def eval_embedder(cfg:EvaluateConfig, run_dir:Path, train):
 # %% ../nbs/82_evaluate.ipynb #9a3f9fde
 def mean_of_draws(draws:list) -> dict:
     "The mean of each figure over repeated draws (None where any draw has none), and the standard deviation of the C2ST and Fréchet figures as `c2st_sd` and `frechet_sd` when there are several."
+    if len(draws) == 1: return dict(draws[0])
     out = {k: None if any(d[k] is None for d in draws) else float(np.mean([d[k] for d in draws])) for k in draws[0]}
     if len(draws) > 1:
         for k in ('c2st', 'frechet'):
@@ -220,7 +221,7 @@ def evaluate_model(model,                       # a trained `sketch_rnn.DrawingM
             draws[-1]['reconstructions'][str(tau)] = {**_realism(A, ds, ended, embed, vA, seed), **retrieval_accuracy(B, ds, embed)}
     r = dict(**about, data=str(data), split=cfg.split, model=model.name, conditional=conditional, vae=bool(getattr(model.hp, 'vae', conditional)),
              losses=evaluate_losses(model, drawings, scale, cfg.batch_size, cfg.seed), halves=[len(A), len(B)], repeats=cfg.repeats,
-             real=draws[0]['real'], reference=mean_of_draws([d['reference'] for d in draws]), embedder=cnn.model_id,
+             real=mean_of_draws([d['real'] for d in draws]), reference=mean_of_draws([d['reference'] for d in draws]), embedder=cnn.model_id,
              **{kind: {t: mean_of_draws([d[kind][t] for d in draws]) for t in draws[0][kind]} for kind in ('samples', 'reconstructions')})
     for kind in ('samples', 'reconstructions'):
         fd = {t: v['frechet'] for t, v in r[kind].items() if v['frechet'] is not None}

@@ -38,7 +38,7 @@ class SketchformerConfig:
     num_mixture: int = 20                # M, bivariate Gaussians in the offset mixture (continuous variant)
     batch_size: int = 100                # drawings per optimisation step
     max_seq_len: int = 250               # N_max, longest drawing in points
-    schedule: str = 'decay'              # 'decay': AdamW, linear warm-up then SketchRNN's decay; 'noam': the paper's code, Adam (beta2 0.98, eps 1e-9) and `noam_rate` over warmup_steps (it used 5,000), learning_rate unused
+    schedule: str = 'decay'              # 'decay': AdamW, linear warm-up then SketchRNN's decay; 'noam': the paper's code, Adam (beta2 0.98, eps 1e-9) and `noam_rate` over warmup_steps (it used 5,000); learning_rate, decay_rate, min_learning_rate and weight_decay unused
     learning_rate: float = 1e-3          # AdamW's learning rate after warm-up
     warmup_steps: int = 100              # warm-up over this many steps (linear from 0 with 'decay')
     decay_rate: float = 0.9999           # then lr = (lr0 - min_lr) * decay^(step - warmup) + min_lr, as SketchRNN
